@@ -1,0 +1,124 @@
+"""The scenario: one drill, validated whole before anything starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, WrapValidator, field_validator, model_validator
+
+from drillbook import registry
+from drillbook.scenario.kinds import FaultSpec, ProbeSpec, ServiceSpec, StepSpec
+from drillbook.scenario.types import IDENTIFIER, Duration, Model
+
+AnyService = Annotated[ServiceSpec, WrapValidator(registry.SERVICES.parse)]
+AnyFault = Annotated[FaultSpec, WrapValidator(registry.FAULTS.parse)]
+AnyStep = Annotated[StepSpec, WrapValidator(registry.STEPS.parse)]
+AnyProbe = Annotated[ProbeSpec, WrapValidator(registry.PROBES.parse)]
+
+
+class DataCheck(Model):
+    """Row counts and content checksums of tables, before the fault vs after verify."""
+
+    service: str
+    tables: list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")]] = (
+        Field(min_length=1)
+    )
+    database: str | None = Field(None, description="default: the service's drill database")
+
+
+class Verify(Model):
+    probes: list[AnyProbe] | None = Field(
+        None, description="checked once after recovery; default: the steady_state probes"
+    )
+    data: list[DataCheck] = Field(default_factory=list)
+
+    @field_validator("data", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, dict) else value
+
+
+class Criteria(Model):
+    max_time_to_detect: Duration | None = None
+    max_time_to_recover: Duration | None = None
+    max_outage: Duration | None = None
+    max_rows_lost: int | None = Field(None, ge=0)
+    max_rows_changed: int | None = Field(None, ge=0)
+    steady_state_after: bool = Field(True, description="the steady state must hold after recovery")
+
+
+class Timeouts(Model):
+    provision: Duration = 120.0
+    baseline: Duration = Field(30.0, description="time for the steady state to hold before the fault")
+    detect: Duration = Field(15.0, description="wait at most this for the first failing sample")
+    recover: Duration = Field(300.0, description="recovery steps plus the wait for the steady state")
+    teardown: Duration = 60.0
+
+
+class Sampling(Model):
+    interval: Duration = Field(0.1, gt=0, description="steady-state probes run this often")
+    stable_samples: int = Field(3, ge=1, description="consecutive passing samples that mean 'steady'")
+
+
+class Scenario(Model):
+    name: str = Field(pattern=IDENTIFIER)
+    description: str = ""
+    tags: list[str] = Field(default_factory=list)
+    backend: Literal["local", "docker"] | None = None
+    random_seed: int = 0
+    runbook: str | None = Field(None, description="link or path to the runbook this drill proves")
+    services: dict[Annotated[str, Field(pattern=IDENTIFIER)], AnyService] = Field(default_factory=dict)
+    env: dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], str] = Field(
+        default_factory=dict, description="extra or remapped variables for scripts; may use ${...}"
+    )
+    seed: list[AnyStep] = Field(default_factory=list)
+    steady_state: list[AnyProbe] = Field(default_factory=list)
+    fault: list[AnyFault] = Field(default_factory=list)
+    recovery: list[AnyStep] = Field(default_factory=list)
+    verify: Verify = Field(default_factory=Verify)
+    criteria: Criteria = Field(default_factory=Criteria)
+    timeouts: Timeouts = Field(default_factory=Timeouts)
+    sampling: Sampling = Field(default_factory=Sampling)
+
+    # Where relative paths resolve and which file this came from; set by the loader.
+    source: Path | None = Field(None, exclude=True)
+    base_dir: Path | None = Field(None, exclude=True)
+
+    @field_validator("fault", "recovery", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, dict) else value
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> Scenario:
+        names = set(self.services)
+        problems: list[str] = []
+        for section, items in (
+            ("seed", self.seed),
+            ("steady_state", self.steady_state),
+            ("fault", self.fault),
+            ("recovery", self.recovery),
+            ("verify.probes", self.verify.probes or []),
+        ):
+            for index, item in enumerate(items):
+                target = getattr(item, "service", None)
+                if isinstance(target, str) and target not in names:
+                    problems.append(
+                        f"{section}[{index}].service: unknown service {target!r}; "
+                        f"declared: {', '.join(sorted(names)) or 'none'}"
+                    )
+        for index, check in enumerate(self.verify.data):
+            if check.service not in names:
+                problems.append(f"verify.data[{index}].service: unknown service {check.service!r}")
+        ids = [s.id for s in [*self.seed, *self.recovery] if s.id]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            problems.append(f"step ids must be unique; repeated: {', '.join(dupes)}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def verify_probes(self) -> list[ProbeSpec]:
+        return list(self.verify.probes) if self.verify.probes is not None else list(self.steady_state)
