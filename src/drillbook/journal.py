@@ -180,6 +180,14 @@ class Recorder:
             self._marks.append(mark)
         return mark
 
+    def mark_t(self, name: str) -> float:
+        """The time of the first mark called `name` (KeyError if there is none)."""
+        with self._lock:
+            for mark in self._marks:
+                if mark.name == name:
+                    return mark.t
+        raise KeyError(name)
+
     def sample(self, sample: Sample) -> None:
         with self._lock:
             self._samples.append(sample)

@@ -1,0 +1,317 @@
+"""The runner: one drill, one pass, phases in order, teardown always.
+
+preflight -> provision -> seed -> baseline -> inject -> detect -> recover -> verify -> teardown
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from drillbook.backends import make_backend
+from drillbook.backends.base import Backend
+from drillbook.cleanup import register_run, unregister_run
+from drillbook.clock import Clock, MonotonicClock
+from drillbook.datacheck import DataChecker
+from drillbook.errors import DrillbookError, ProvisionError
+from drillbook.grade import grade
+from drillbook.journal import Phase, ProbeSample, Recorder
+from drillbook.measure import measure
+from drillbook.redact import Redactor
+from drillbook.report import BaseListener, RunListener
+from drillbook.result import RunResult
+from drillbook.runner.context import RunContext
+from drillbook.runner.control import ControlServer, write_ctl_command
+from drillbook.runner.envcontract import build_env
+from drillbook.runner.phases import inject_faults, run_steps
+from drillbook.runner.preflight import preflight
+from drillbook.runner.sampler import Sampler, first_failure_since, run_probe, stable_since
+from drillbook.scenario.model import Scenario
+from drillbook.settings import drillbook_home
+
+
+class _Abort(Exception):
+    """Stop the drill early; the cause is already in the recorder."""
+
+
+@dataclass
+class RunOptions:
+    backend: str | None = None  # overrides the scenario's backend; default local
+    reports_dir: Path = field(default_factory=lambda: Path("reports"))
+    home: Path | None = None
+    dry_run: bool = False
+    keep: bool = False  # keep the run dir (data dirs, logs) for inspection
+    clock: Clock = field(default_factory=MonotonicClock)
+    backend_factory: Callable[[str, Path, str, Clock], Backend] = make_backend
+
+
+def new_run_id(scenario: Scenario, clock: Clock) -> str:
+    stamp = clock.wall().strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{scenario.name[:40]}-{secrets.token_hex(3)}"
+
+
+class Runner:
+    def __init__(self, options: RunOptions | None = None, listener: RunListener | None = None) -> None:
+        self.options = options or RunOptions()
+        self.listener: RunListener = listener or BaseListener()
+
+    def run(self, scenario: Scenario) -> RunResult:
+        opts = self.options
+        clock = opts.clock
+        backend_name = opts.backend or scenario.backend or "local"
+        run_id = new_run_id(scenario, clock)
+        home = opts.home or drillbook_home()
+        run_dir = home / "runs" / run_id
+        report_dir = (opts.reports_dir / run_id).resolve()
+        workdir = run_dir / "work"
+        workdir.mkdir(parents=True)
+        (workdir / "backups").mkdir()
+        register_run(run_dir, run_id)
+        recorder = Recorder(
+            run_id=run_id,
+            scenario=scenario.name,
+            scenario_file=str(scenario.source) if scenario.source else None,
+            backend=backend_name,
+            clock=clock,
+            probe_interval=scenario.sampling.interval,
+            stable_samples=scenario.sampling.stable_samples,
+            dry_run=opts.dry_run,
+        )
+        ctx = RunContext(
+            run_id=run_id,
+            workdir=workdir,
+            base_dir=scenario.base_dir or Path.cwd(),
+            clock=clock,
+            random_seed=scenario.random_seed,
+            recorder=recorder,
+            on_log=self.listener.on_log,
+        )
+        self.listener.on_run_start(scenario, run_id)
+        drill = _Drill(scenario, ctx, recorder, self.listener, opts, run_dir, backend_name)
+        try:
+            drill.execute()
+        except KeyboardInterrupt:
+            recorder.abort(drill.phase, "INTERRUPTED", "interrupted (Ctrl-C or SIGTERM); teardown ran")
+        except _Abort:
+            pass
+        except Exception as exc:  # the runner itself broke: say so, never PASS
+            recorder.abort(drill.phase, "RUN_ERROR", f"{type(exc).__name__}: {exc}")
+            recorder.fact("run_error.traceback", "".join(traceback.format_exc()[-4000:]))
+        finally:
+            drill.teardown(report_dir)
+            if not opts.keep:
+                shutil.rmtree(run_dir, ignore_errors=True)
+            unregister_run(run_dir)
+        journal = Redactor(ctx.secrets()).redact_model(recorder.snapshot(ended=True))
+        measurements = measure(journal)
+        verdict = grade(scenario, journal, measurements)
+        result = RunResult(
+            scenario=scenario.name,
+            scenario_file=str(scenario.source) if scenario.source else None,
+            run_id=run_id,
+            backend=backend_name,
+            journal=journal,
+            measurements=measurements,
+            verdict=verdict,
+            report_dir=str(report_dir),
+        )
+        self.listener.on_run_end(result)
+        return result
+
+
+class _Drill:
+    """The state of one run while its phases execute."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        ctx: RunContext,
+        recorder: Recorder,
+        listener: RunListener,
+        opts: RunOptions,
+        run_dir: Path,
+        backend_name: str,
+    ) -> None:
+        self.scenario = scenario
+        self.ctx = ctx
+        self.recorder = recorder
+        self.listener = listener
+        self.opts = opts
+        self.run_dir = run_dir
+        self.backend_name = backend_name
+        self.phase: Phase = "preflight"
+        self.backend: Backend | None = None
+        self.sampler: Sampler | None = None
+        self.control: ControlServer | None = None
+        self.checker = DataChecker()
+        self.injected = False
+
+    # phases -------------------------------------------------------------------------------
+    def enter(self, phase: Phase) -> None:
+        self.phase = phase
+        self.recorder.mark(f"{phase}.start")
+        self.listener.on_phase(phase)
+
+    def leave(self, **detail: str) -> None:
+        self.recorder.mark(f"{self.phase}.end", **detail)
+
+    def abort(self, code: str, reason: str) -> None:
+        self.recorder.abort(self.phase, code, reason)
+        self.leave(aborted=code)
+        raise _Abort
+
+    def execute(self) -> None:
+        scenario, rec = self.scenario, self.recorder
+        self.enter("preflight")
+        problems = preflight(scenario, self.ctx)
+        if problems:
+            self.abort("PREFLIGHT_FAILED", "; ".join(problems))
+        self.leave()
+
+        self.enter("provision")
+        self.provision()
+        self.leave()
+
+        self.enter("seed")
+        failed = run_steps("seed", scenario.seed, self.ctx, rec, self.listener)
+        if failed is not None:
+            self.abort("SEED_FAILED", f"seed step {failed.index} ({failed.description}) failed: {failed.error}")
+        self.leave()
+
+        self.enter("baseline")
+        self.sampler = Sampler(
+            scenario.steady_state, self.ctx, rec, scenario.sampling.interval, self.listener.on_sample
+        )
+        self.sampler.start()
+        need = scenario.sampling.stable_samples
+        since = rec.t()
+        if scenario.steady_state:
+            held = self.sampler.wait_for(
+                lambda s: stable_since(s, since, need) is not None, scenario.timeouts.baseline
+            )
+            if not held:
+                samples = rec.samples()
+                failing = [r for r in samples[-1].results if not r.ok] if samples else []
+                why = "; ".join(f"{r.probe}: {r.detail}" for r in failing) or "no sample taken"
+                self.abort(
+                    "BASELINE_UNHEALTHY",
+                    f"steady state did not hold {need} samples in a row within "
+                    f"{scenario.timeouts.baseline:g}s before the fault ({why})",
+                )
+            rec.mark("baseline.steady")
+        self.checker.before(self.ctx, scenario.verify.data, rec)
+        self.leave()
+
+        self.enter("inject")
+        self.injected = True
+        failed_fault = inject_faults(scenario.fault, self.ctx, rec, self.listener, dry_run=self.opts.dry_run)
+        if failed_fault is not None:
+            self.abort("FAULT_FAILED", f"fault {failed_fault.index} ({failed_fault.kind}): {failed_fault.error}")
+        self.leave()
+
+        self.enter("detect")
+        inject_t = rec.mark("fault.injected").t
+        start = rec.mark_t("inject.start")
+        detected = False
+        if self.sampler is not None and scenario.steady_state and not self.opts.dry_run:
+            detected = self.sampler.wait_for(
+                lambda s: first_failure_since(s, start) is not None, scenario.timeouts.detect
+            )
+        self.leave(detected=str(detected).lower(), waited_from=f"{inject_t:.3f}")
+
+        self.enter("recover")
+        budget_end = rec.t() + scenario.timeouts.recover
+        failed = run_steps(
+            "recover", scenario.recovery, self.ctx, rec, self.listener,
+            budget_end=budget_end, dry_run=self.opts.dry_run,
+        )
+        recover_start = rec.mark_t("recover.start")
+        steady = False
+        if failed is None and self.sampler is not None and scenario.steady_state:
+            steady = self.sampler.wait_for(
+                lambda s: stable_since(s, recover_start, need) is not None,
+                max(0.0, budget_end - rec.t()),
+            )
+        self.leave(steady=str(steady).lower())
+
+        self.enter("verify")
+        for probe in scenario.verify_probes:
+            rec.verify_result(run_probe(probe, self.ctx, rec))
+        self.checker.after(self.ctx, scenario.verify.data, rec)
+        self.leave()
+
+    def provision(self) -> None:
+        scenario, rec = self.scenario, self.recorder
+        self.backend = self.opts.backend_factory(self.backend_name, self.run_dir, self.ctx.run_id, self.ctx.clock)
+        deadline = rec.t() + scenario.timeouts.provision
+        for name, spec in scenario.services.items():
+            timeout = max(1.0, min(spec.startup_timeout, deadline - rec.t()))
+            self.listener.on_log(f"starting {spec.kind} service {name!r}")
+            try:
+                handle = self.backend.provision(name, spec, timeout=timeout)
+            except ProvisionError as exc:
+                self.abort("PROVISION_FAILED", f"service {name!r} ({spec.kind}): {exc}")
+            except DrillbookError as exc:
+                self.abort("PROVISION_FAILED", f"service {name!r} ({spec.kind}): {exc}")
+            self.ctx.add_service(handle)
+            for key, value in handle.facts().items():
+                rec.fact(f"service.{name}.{key}", value)
+        ctl = write_ctl_command(self.run_dir / "bin", self.ctx.run_id)
+        env = build_env(
+            services=self.ctx.services(),
+            primary={n: s.primary for n, s in scenario.services.items()},
+            client_path=self.backend.client_path(),
+            workdir=self.ctx.workdir,
+            backup_dir=self.ctx.workdir / "backups",
+            run_id=self.ctx.run_id,
+            ctl_command=ctl,
+        )
+        self.ctx.set_env(env)
+        extra = {k: self.ctx.interpolate(v) for k, v in scenario.env.items()}
+        self.ctx.set_env({**env, **extra})
+        self.control = ControlServer(
+            self.ctx.run_id,
+            self.ctx.services,
+            on_action=lambda action, name, ok: rec.mark("ctl", action=action, service=name, ok=str(ok).lower()),
+        )
+        self.control.start()
+
+    def teardown(self, report_dir: Path) -> None:
+        rec = self.recorder
+        self.phase = "teardown"
+        rec.mark("teardown.start")
+        self.listener.on_phase("teardown")
+        if self.sampler is not None:
+            self.sampler.stop()
+        if self.control is not None:
+            self.control.close()
+        if self.injected:
+            for fault in reversed(self.scenario.fault):
+                try:
+                    fault.revert(self.ctx)
+                except Exception as exc:  # revert must not stop teardown
+                    rec.fact(f"revert.{fault.kind}", f"failed: {exc}")
+        self._keep_logs(report_dir)
+        if self.backend is not None:
+            self.backend.teardown()
+        rec.mark("teardown.end")
+
+    def _keep_logs(self, report_dir: Path) -> None:
+        """Copy every service log into the report before the run dir goes away."""
+        logs = report_dir / "logs"
+        redactor = Redactor(self.ctx.secrets())
+        for name, handle in self.ctx.services().items():
+            path = handle.info.log_path
+            if path is None or not path.exists():
+                continue
+            logs.mkdir(parents=True, exist_ok=True)
+            text = path.read_text(encoding="utf-8", errors="replace")
+            (logs / f"{name}.log").write_text(redactor.redact_text(text), encoding="utf-8")
+
+
+def verify_sample_ok(results: list[ProbeSample]) -> bool:
+    return all(r.ok for r in results)
