@@ -16,10 +16,26 @@ from drillbook.clock import Clock
 from drillbook.scenario.types import Model
 
 Phase = Literal[
-    "preflight", "provision", "seed", "baseline", "inject", "detect", "recover", "verify", "teardown"
+    "preflight",
+    "provision",
+    "seed",
+    "baseline",
+    "inject",
+    "detect",
+    "recover",
+    "verify",
+    "teardown",
 ]
 PHASES: tuple[Phase, ...] = (
-    "preflight", "provision", "seed", "baseline", "inject", "detect", "recover", "verify", "teardown"
+    "preflight",
+    "provision",
+    "seed",
+    "baseline",
+    "inject",
+    "detect",
+    "recover",
+    "verify",
+    "teardown",
 )
 
 

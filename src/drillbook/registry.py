@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from importlib.metadata import entry_points
 from typing import Any, Generic, TypeVar
 
+from pydantic import ValidationInfo
 from pydantic_core import PydanticCustomError
 
 from drillbook.errors import PluginError
@@ -51,7 +52,9 @@ class Registry(Generic[K]):
         if kind is None:
             raise PluginError(f"{where}: needs a field `kind: Literal['...']` naming its kind")
         if self.contract and getattr(cls, self.contract) is getattr(self.base, self.contract):
-            raise PluginError(f"{where}: {self.family} kind {kind!r} does not implement {self.contract}()")
+            raise PluginError(
+                f"{where}: {self.family} kind {kind!r} does not implement {self.contract}()"
+            )
         existing = self._kinds.get(kind)
         if existing is not None and existing is not cls:
             raise PluginError(
@@ -73,29 +76,35 @@ class Registry(Generic[K]):
         load_plugins()
         return iter([self._kinds[k] for k in sorted(self._kinds)])
 
-    def parse(self, value: Any, handler: Callable[[Any], K]) -> K:
+    def parse(self, value: Any, handler: Callable[[Any], K], info: ValidationInfo) -> K:
         """Pydantic wrap-validator: validate a mapping with the model of its `kind`."""
         if isinstance(value, self.base):
             return value
         if not isinstance(value, dict):
             raise PydanticCustomError(
-                "kind_mapping", "expected a mapping with a 'kind' key, got {got}", {"got": repr(value)}
+                "kind_mapping",
+                "expected a mapping with a 'kind' key, got {got}",
+                {"got": repr(value)},
             )
         kind = value.get("kind")
         if kind is None:
             raise PydanticCustomError(
                 "kind_missing",
                 "missing 'kind'; known {family} kinds: {known}",
-                {"family": self.family, "known": ", ".join(self.kinds())},
+                {"family": self.family, "known": ", ".join(self.kinds()) or "none"},
             )
         cls = self.get(kind) if isinstance(kind, str) else None
         if cls is None:
             raise PydanticCustomError(
                 "kind_unknown",
                 "unknown {family} kind {kind}; known {family} kinds: {known}",
-                {"family": self.family, "kind": repr(kind), "known": ", ".join(self.kinds())},
+                {
+                    "family": self.family,
+                    "kind": repr(kind),
+                    "known": ", ".join(self.kinds()) or "none",
+                },
             )
-        return cls.model_validate(value)
+        return cls.model_validate(value, context=info.context)
 
 
 SERVICES: Registry[ServiceSpec] = Registry("service", ServiceSpec, None)
@@ -124,4 +133,6 @@ def load_plugins() -> None:
             except PluginError:
                 raise
             except Exception as exc:
-                raise PluginError(f"entry point {ep.name!r} ({ep.value}) failed to load: {exc}") from exc
+                raise PluginError(
+                    f"entry point {ep.name!r} ({ep.value}) failed to load: {exc}"
+                ) from exc

@@ -66,7 +66,9 @@ class RunContext:
         try:
             return self._services[name]
         except KeyError:
-            raise StepError(f"unknown service {name!r}; provisioned: {', '.join(self._services)}") from None
+            raise StepError(
+                f"unknown service {name!r}; provisioned: {', '.join(self._services)}"
+            ) from None
 
     def services(self) -> Mapping[str, ServiceHandle]:
         return dict(self._services)
@@ -143,9 +145,14 @@ class RunContext:
             if handle is None:
                 raise StepError(f"${{{ref}}}: unknown service {name!r}")
             value = getattr(handle.info, field or "url", None)
-            if value is None or field.startswith("_") or field not in type(handle.info).model_fields:
+            if (
+                value is None
+                or field.startswith("_")
+                or field not in type(handle.info).model_fields
+            ):
                 raise StepError(f"${{{ref}}}: service {name!r} has no {field!r}")
             return str(value)
         raise StepError(
-            f"${{{ref}}}: unknown reference; use steps.ID.stdout, services.NAME.FIELD, env.VAR, workdir"
+            f"${{{ref}}}: unknown reference; "
+            "use steps.ID.stdout, services.NAME.FIELD, env.VAR or workdir"
         )

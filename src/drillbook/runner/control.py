@@ -100,6 +100,23 @@ class ControlServer:
             # One thread per request: a slow restart must not block a concurrent status call.
             threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
 
+    def _dispatch(self, request: dict[str, object]) -> str:
+        action = str(request.get("action", ""))
+        name = str(request.get("service", ""))
+        arg = request.get("arg")
+        services = self._services()
+        if name not in services:
+            raise DrillbookError(
+                f"unknown service {name!r}; this drill has: {', '.join(services) or 'none'}"
+            )
+        try:
+            output = perform(services[name], action, None if arg is None else str(arg))
+        except Exception:
+            self._on_action(action, name, False)
+            raise
+        self._on_action(action, name, True)
+        return output
+
     def _handle(self, conn: socket.socket) -> None:
         with conn:
             try:
@@ -109,21 +126,9 @@ class ControlServer:
                     if not chunk:
                         break
                     raw += chunk
-                request = json.loads(raw or b"{}")
-                action = str(request.get("action", ""))
-                name = str(request.get("service", ""))
-                arg = request.get("arg")
-                services = self._services()
-                if name not in services:
-                    raise DrillbookError(
-                        f"unknown service {name!r}; this drill has: {', '.join(services) or 'none'}"
-                    )
-                output = perform(services[name], action, None if arg is None else str(arg))
-                reply = {"ok": True, "output": output}
-                self._on_action(action, name, True)
+                reply = {"ok": True, "output": self._dispatch(json.loads(raw or b"{}"))}
             except Exception as exc:
                 reply = {"ok": False, "output": f"{type(exc).__name__}: {exc}"}
-                self._on_action(str(locals().get("action", "?")), str(locals().get("name", "?")), False)
             conn.sendall(json.dumps(reply).encode() + b"\n")
 
 
@@ -132,15 +137,16 @@ def write_ctl_command(bin_dir: Path, run_id: str) -> Path:
     bin_dir.mkdir(parents=True, exist_ok=True)
     path = bin_dir / "drillbook-ctl"
     path.write_text(
-        "#!/bin/sh\n"
-        f'exec "{sys.executable}" -m drillbook.ctl --run-id "{run_id}" "$@"\n',
+        f'#!/bin/sh\nexec "{sys.executable}" -m drillbook.ctl --run-id "{run_id}" "$@"\n',
         encoding="utf-8",
     )
     path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return path
 
 
-def request(run_id: str, action: str, service: str, arg: str | None, timeout: float = 600) -> tuple[bool, str]:
+def request(
+    run_id: str, action: str, service: str, arg: str | None, timeout: float = 600
+) -> tuple[bool, str]:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
         try:
@@ -166,8 +172,9 @@ def main(argv: list[str] | None = None) -> int:
         run_id, args = args[1], args[2:]
     if len(args) < 2 or args[0] not in ACTIONS:
         print(
-            "usage: $DRILLBOOK_CTL {start|stop|restart|kill [SIG]|signal SIG|status|health|logs [N]} SERVICE\n"
-            "       (order: ACTION SERVICE [ARG])",
+            "usage: $DRILLBOOK_CTL ACTION SERVICE [ARG]\n"
+            "  ACTION: start | stop | restart | kill [SIG] | signal SIG | status | health"
+            " | logs [N]",
             file=sys.stderr,
         )
         return 2

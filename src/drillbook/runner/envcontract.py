@@ -25,7 +25,9 @@ def prefix_for(service_name: str) -> str:
     return re.sub(r"[^A-Za-z0-9]", "_", service_name).upper() + "_"
 
 
-def primary_services(services: Mapping[str, ServiceHandle], primary: Mapping[str, bool | None]) -> set[str]:
+def primary_services(
+    services: Mapping[str, ServiceHandle], primary: Mapping[str, bool | None]
+) -> set[str]:
     """The service of each kind whose variables get the canonical names: the one marked
     `primary: true`, else the first declared of its kind."""
     chosen: dict[str, str] = {}

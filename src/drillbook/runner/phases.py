@@ -46,8 +46,16 @@ def run_steps(
         started = recorder.t()
         if dry_run and step.destructive:
             record = StepRecord(
-                phase=phase, index=index, id=step.id, kind=step.kind, description=description,
-                started=started, ended=started, ok=False, skipped=True, error="NOT RUN (dry run)",
+                phase=phase,
+                index=index,
+                id=step.id,
+                kind=step.kind,
+                description=description,
+                started=started,
+                ended=started,
+                ok=False,
+                skipped=True,
+                error="NOT RUN (dry run)",
             )
             recorder.step(record)
             listener.on_step_end(record)
@@ -97,8 +105,14 @@ def inject_faults(
         target = str(getattr(fault, "service", None) or getattr(fault, "path", None) or "")
         if dry_run and fault.destructive:
             record = FaultRecord(
-                index=index, kind=fault.kind, target=target, started=started, ended=started,
-                ok=False, skipped=True, error="NOT RUN (dry run)",
+                index=index,
+                kind=fault.kind,
+                target=target,
+                started=started,
+                ended=started,
+                ok=False,
+                skipped=True,
+                error="NOT RUN (dry run)",
             )
             recorder.fault(record)
             listener.on_fault(record)
@@ -106,13 +120,23 @@ def inject_faults(
         try:
             outcome = fault.inject(ctx)
             record = FaultRecord(
-                index=index, kind=fault.kind, target=outcome.target, started=started,
-                ended=recorder.t(), ok=True, detail=outcome.detail,
+                index=index,
+                kind=fault.kind,
+                target=outcome.target,
+                started=started,
+                ended=recorder.t(),
+                ok=True,
+                detail=outcome.detail,
             )
         except Exception as exc:
             record = FaultRecord(
-                index=index, kind=fault.kind, target=target, started=started, ended=recorder.t(),
-                ok=False, error=f"{type(exc).__name__}: {exc}",
+                index=index,
+                kind=fault.kind,
+                target=target,
+                started=started,
+                ended=recorder.t(),
+                ok=False,
+                error=f"{type(exc).__name__}: {exc}",
             )
         recorder.fault(record)
         listener.on_fault(record)

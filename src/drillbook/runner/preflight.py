@@ -36,7 +36,9 @@ def preflight(scenario: Scenario, ctx: DrillContext) -> list[str]:
             if not path.is_file():
                 problems.append(f"{section}[{index}]: script {script!r} not found at {path}")
             elif not os.access(path, os.X_OK):
-                problems.append(f"{section}[{index}]: script {script!r} is not executable (chmod +x {path})")
+                problems.append(
+                    f"{section}[{index}]: script {script!r} is not executable (chmod +x {path})"
+                )
     usage = shutil.disk_usage(ctx.workdir)
     if usage.free < MIN_FREE_BYTES:
         problems.append(

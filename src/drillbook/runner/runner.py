@@ -34,7 +34,7 @@ from drillbook.scenario.model import Scenario
 from drillbook.settings import drillbook_home
 
 
-class _Abort(Exception):
+class _AbortError(Exception):
     """Stop the drill early; the cause is already in the recorder."""
 
 
@@ -55,7 +55,9 @@ def new_run_id(scenario: Scenario, clock: Clock) -> str:
 
 
 class Runner:
-    def __init__(self, options: RunOptions | None = None, listener: RunListener | None = None) -> None:
+    def __init__(
+        self, options: RunOptions | None = None, listener: RunListener | None = None
+    ) -> None:
         self.options = options or RunOptions()
         self.listener: RunListener = listener or BaseListener()
 
@@ -95,8 +97,10 @@ class Runner:
         try:
             drill.execute()
         except KeyboardInterrupt:
-            recorder.abort(drill.phase, "INTERRUPTED", "interrupted (Ctrl-C or SIGTERM); teardown ran")
-        except _Abort:
+            recorder.abort(
+                drill.phase, "INTERRUPTED", "interrupted (Ctrl-C or SIGTERM); teardown ran"
+            )
+        except _AbortError:
             pass
         except Exception as exc:  # the runner itself broke: say so, never PASS
             recorder.abort(drill.phase, "RUN_ERROR", f"{type(exc).__name__}: {exc}")
@@ -162,12 +166,11 @@ class _Drill:
     def abort(self, code: str, reason: str) -> None:
         self.recorder.abort(self.phase, code, reason)
         self.leave(aborted=code)
-        raise _Abort
+        raise _AbortError
 
     def execute(self) -> None:
-        scenario, rec = self.scenario, self.recorder
         self.enter("preflight")
-        problems = preflight(scenario, self.ctx)
+        problems = preflight(self.scenario, self.ctx)
         if problems:
             self.abort("PREFLIGHT_FAILED", "; ".join(problems))
         self.leave()
@@ -175,16 +178,28 @@ class _Drill:
         self.enter("provision")
         self.provision()
         self.leave()
+        self.seed_and_baseline()
+        self.inject_and_detect()
+        self.recover_and_verify()
 
+    def seed_and_baseline(self) -> None:
+        scenario, rec = self.scenario, self.recorder
         self.enter("seed")
         failed = run_steps("seed", scenario.seed, self.ctx, rec, self.listener)
         if failed is not None:
-            self.abort("SEED_FAILED", f"seed step {failed.index} ({failed.description}) failed: {failed.error}")
+            self.abort(
+                "SEED_FAILED",
+                f"seed step {failed.index} ({failed.description}) failed: {failed.error}",
+            )
         self.leave()
 
         self.enter("baseline")
         self.sampler = Sampler(
-            scenario.steady_state, self.ctx, rec, scenario.sampling.interval, self.listener.on_sample
+            scenario.steady_state,
+            self.ctx,
+            rec,
+            scenario.sampling.interval,
+            self.listener.on_sample,
         )
         self.sampler.start()
         need = scenario.sampling.stable_samples
@@ -206,11 +221,18 @@ class _Drill:
         self.checker.before(self.ctx, scenario.verify.data, rec)
         self.leave()
 
+    def inject_and_detect(self) -> None:
+        scenario, rec = self.scenario, self.recorder
         self.enter("inject")
         self.injected = True
-        failed_fault = inject_faults(scenario.fault, self.ctx, rec, self.listener, dry_run=self.opts.dry_run)
+        failed_fault = inject_faults(
+            scenario.fault, self.ctx, rec, self.listener, dry_run=self.opts.dry_run
+        )
         if failed_fault is not None:
-            self.abort("FAULT_FAILED", f"fault {failed_fault.index} ({failed_fault.kind}): {failed_fault.error}")
+            self.abort(
+                "FAULT_FAILED",
+                f"fault {failed_fault.index} ({failed_fault.kind}): {failed_fault.error}",
+            )
         self.leave()
 
         self.enter("detect")
@@ -223,11 +245,19 @@ class _Drill:
             )
         self.leave(detected=str(detected).lower(), waited_from=f"{inject_t:.3f}")
 
+    def recover_and_verify(self) -> None:
+        scenario, rec = self.scenario, self.recorder
+        need = scenario.sampling.stable_samples
         self.enter("recover")
         budget_end = rec.t() + scenario.timeouts.recover
         failed = run_steps(
-            "recover", scenario.recovery, self.ctx, rec, self.listener,
-            budget_end=budget_end, dry_run=self.opts.dry_run,
+            "recover",
+            scenario.recovery,
+            self.ctx,
+            rec,
+            self.listener,
+            budget_end=budget_end,
+            dry_run=self.opts.dry_run,
         )
         recover_start = rec.mark_t("recover.start")
         steady = False
@@ -246,7 +276,9 @@ class _Drill:
 
     def provision(self) -> None:
         scenario, rec = self.scenario, self.recorder
-        self.backend = self.opts.backend_factory(self.backend_name, self.run_dir, self.ctx.run_id, self.ctx.clock)
+        self.backend = self.opts.backend_factory(
+            self.backend_name, self.run_dir, self.ctx.run_id, self.ctx.clock
+        )
         deadline = rec.t() + scenario.timeouts.provision
         for name, spec in scenario.services.items():
             timeout = max(1.0, min(spec.startup_timeout, deadline - rec.t()))
@@ -276,7 +308,9 @@ class _Drill:
         self.control = ControlServer(
             self.ctx.run_id,
             self.ctx.services,
-            on_action=lambda action, name, ok: rec.mark("ctl", action=action, service=name, ok=str(ok).lower()),
+            on_action=lambda action, name, ok: rec.mark(
+                "ctl", action=action, service=name, ok=str(ok).lower()
+            ),
         )
         self.control.start()
 

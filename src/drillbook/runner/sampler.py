@@ -6,6 +6,7 @@ condition instead of polling, so a transition is seen within one tick.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Sequence
 
@@ -21,7 +22,9 @@ def run_probe(probe: ProbeSpec, ctx: DrillContext, recorder: Recorder) -> ProbeS
         ok, detail = result.ok, result.detail
     except Exception as exc:  # a probe bug must show as a failed sample, not kill the sampler
         ok, detail = False, f"probe error: {type(exc).__name__}: {exc}"
-    return ProbeSample(probe=probe.label(), ok=ok, detail=detail[:300], latency=recorder.t() - start)
+    return ProbeSample(
+        probe=probe.label(), ok=ok, detail=detail[:300], latency=recorder.t() - start
+    )
 
 
 class Sampler:
@@ -50,7 +53,9 @@ class Sampler:
     def stop(self) -> None:
         self._stop.set()
         if self._thread.is_alive():
-            self._thread.join(timeout=max(5.0, max((p.timeout for p in self._probes), default=0) + 1))
+            self._thread.join(
+                timeout=max(5.0, max((p.timeout for p in self._probes), default=0) + 1)
+            )
         with self._cond:
             self._cond.notify_all()
 
@@ -66,14 +71,12 @@ class Sampler:
             with self._cond:
                 self._samples.append(sample)
                 self._cond.notify_all()
-            try:
+            with contextlib.suppress(Exception):  # a listener must never stop sampling
                 self._on_sample(sample)
-            except Exception:  # noqa: S110 - a listener must never stop sampling
-                pass
             next_tick += step
             now = clock.now_ns()
-            if next_tick < now:  # probes took longer than the interval: do not try to catch up
-                next_tick = now
+            # Probes took longer than the interval: do not try to catch up.
+            next_tick = max(next_tick, now)
             self._stop.wait((next_tick - now) / 1e9)
 
     def wait_for(self, predicate: Callable[[list[Sample]], bool], timeout: float) -> bool:

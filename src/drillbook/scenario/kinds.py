@@ -26,7 +26,9 @@ class ServiceSpec(KindModel):
     """A service to provision. Backends map each kind to how they start it."""
 
     family: ClassVar[str] = "service"
-    startup_timeout: Duration = Field(60.0, description="how long the service may take to be healthy")
+    startup_timeout: Duration = Field(
+        60.0, description="how long the service may take to be healthy"
+    )
     primary: bool | None = Field(
         None,
         description="export the canonical contract names (DATABASE_URL, ...) for this service; "
@@ -71,7 +73,9 @@ class StepOutcome(Model):
 class StepSpec(KindModel):
     family: ClassVar[str] = "step"
     destructive: ClassVar[bool] = True
-    id: str | None = Field(None, pattern=IDENTIFIER, description="name to refer to this step's output")
+    id: str | None = Field(
+        None, pattern=IDENTIFIER, description="name to refer to this step's output"
+    )
     timeout: Duration = Field(300.0, description="the step is killed (process group) after this")
     description: str | None = None
 

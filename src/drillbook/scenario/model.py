@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, WrapValidator, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    ValidationError,
+    WrapValidator,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from drillbook import registry
 from drillbook.scenario.kinds import FaultSpec, ProbeSpec, ServiceSpec, StepSpec
@@ -17,13 +26,38 @@ AnyStep = Annotated[StepSpec, WrapValidator(registry.STEPS.parse)]
 AnyProbe = Annotated[ProbeSpec, WrapValidator(registry.PROBES.parse)]
 
 
+def _service_refs(
+    value: Any, loc: tuple[str | int, ...]
+) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """(location, name) of every `service: <name>` field in `value` and the models nested in it."""
+    if isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            item = getattr(value, name)
+            if name == "service" and isinstance(item, str):
+                yield (*loc, name), item
+            else:
+                yield from _service_refs(item, (*loc, name))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _service_refs(item, (*loc, index))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _service_refs(item, (*loc, key))
+
+
+def _error(
+    code: str, template: str, loc: tuple[str | int, ...], value: Any, **ctx: Any
+) -> InitErrorDetails:
+    return {"type": PydanticCustomError(code, template, ctx), "loc": loc, "input": value}
+
+
 class DataCheck(Model):
     """Row counts and content checksums of tables, before the fault vs after verify."""
 
     service: str
-    tables: list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")]] = (
-        Field(min_length=1)
-    )
+    tables: list[
+        Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")]
+    ] = Field(min_length=1)
     database: str | None = Field(None, description="default: the service's drill database")
 
 
@@ -50,15 +84,21 @@ class Criteria(Model):
 
 class Timeouts(Model):
     provision: Duration = 120.0
-    baseline: Duration = Field(30.0, description="time for the steady state to hold before the fault")
+    baseline: Duration = Field(
+        30.0, description="time for the steady state to hold before the fault"
+    )
     detect: Duration = Field(15.0, description="wait at most this for the first failing sample")
-    recover: Duration = Field(300.0, description="recovery steps plus the wait for the steady state")
+    recover: Duration = Field(
+        300.0, description="recovery steps plus the wait for the steady state"
+    )
     teardown: Duration = 60.0
 
 
 class Sampling(Model):
     interval: Duration = Field(0.1, gt=0, description="steady-state probes run this often")
-    stable_samples: int = Field(3, ge=1, description="consecutive passing samples that mean 'steady'")
+    stable_samples: int = Field(
+        3, ge=1, description="consecutive passing samples that mean 'steady'"
+    )
 
 
 class Scenario(Model):
@@ -68,7 +108,9 @@ class Scenario(Model):
     backend: Literal["local", "docker"] | None = None
     random_seed: int = 0
     runbook: str | None = Field(None, description="link or path to the runbook this drill proves")
-    services: dict[Annotated[str, Field(pattern=IDENTIFIER)], AnyService] = Field(default_factory=dict)
+    services: dict[Annotated[str, Field(pattern=IDENTIFIER)], AnyService] = Field(
+        default_factory=dict
+    )
     env: dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], str] = Field(
         default_factory=dict, description="extra or remapped variables for scripts; may use ${...}"
     )
@@ -92,33 +134,58 @@ class Scenario(Model):
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Scenario:
+        # One error per offending key (not one joined sentence) so the loader can point at
+        # each key's own line.
         names = set(self.services)
-        problems: list[str] = []
-        for section, items in (
-            ("seed", self.seed),
-            ("steady_state", self.steady_state),
-            ("fault", self.fault),
-            ("recovery", self.recovery),
-            ("verify.probes", self.verify.probes or []),
-        ):
-            for index, item in enumerate(items):
-                target = getattr(item, "service", None)
-                if isinstance(target, str) and target not in names:
-                    problems.append(
-                        f"{section}[{index}].service: unknown service {target!r}; "
-                        f"declared: {', '.join(sorted(names)) or 'none'}"
+        declared = ", ".join(sorted(names)) or "none"
+        errors: list[InitErrorDetails] = []
+        sections: list[tuple[tuple[str | int, ...], Any]] = [
+            (("services",), self.services),
+            (("seed",), self.seed),
+            (("steady_state",), self.steady_state),
+            (("fault",), self.fault),
+            (("recovery",), self.recovery),
+            (("verify",), self.verify),
+        ]
+        for loc, value in sections:
+            for ref_loc, target in _service_refs(value, loc):
+                if target in names:
+                    continue
+                errors.append(
+                    _error(
+                        "unknown_service",
+                        "unknown service {service}; declared services: {declared}",
+                        ref_loc,
+                        target,
+                        service=repr(target),
+                        declared=declared,
                     )
-        for index, check in enumerate(self.verify.data):
-            if check.service not in names:
-                problems.append(f"verify.data[{index}].service: unknown service {check.service!r}")
-        ids = [s.id for s in [*self.seed, *self.recovery] if s.id]
-        dupes = sorted({i for i in ids if ids.count(i) > 1})
-        if dupes:
-            problems.append(f"step ids must be unique; repeated: {', '.join(dupes)}")
-        if problems:
-            raise ValueError("; ".join(problems))
+                )
+        first_use: dict[str, str] = {}
+        for section, steps in (("seed", self.seed), ("recovery", self.recovery)):
+            for index, step in enumerate(steps):
+                if not step.id:
+                    continue
+                where = f"{section}[{index}]"
+                if step.id in first_use:
+                    errors.append(
+                        _error(
+                            "duplicate_step_id",
+                            "step id {id} is already used by {first}; step ids must be unique",
+                            (section, index, "id"),
+                            step.id,
+                            id=repr(step.id),
+                            first=first_use[step.id],
+                        )
+                    )
+                else:
+                    first_use[step.id] = where
+        if errors:
+            raise ValidationError.from_exception_data(type(self).__name__, errors)
         return self
 
     @property
     def verify_probes(self) -> list[ProbeSpec]:
-        return list(self.verify.probes) if self.verify.probes is not None else list(self.steady_state)
+        return (
+            list(self.verify.probes) if self.verify.probes is not None else list(self.steady_state)
+        )

@@ -1,1 +1,9 @@
-"""services."""
+"""Service kinds a backend can start. Importing this package registers every built-in kind."""
+
+from __future__ import annotations
+
+from drillbook.services.command import CommandHealth, CommandService
+from drillbook.services.postgres import PostgresService
+from drillbook.services.s3 import S3Service
+
+__all__ = ["CommandHealth", "CommandService", "PostgresService", "S3Service"]

@@ -1,0 +1,3 @@
+from drillbook.cli import main
+
+main()

@@ -1,0 +1,146 @@
+"""Any command as a local service: the team's own program, its config files and health check.
+
+The command runs in the foreground in its service dir (a command that daemonises itself
+looks dead). `{port}`, `{workdir}` and `{base_dir}` in the command, its environment and the
+health URL are replaced. Config files are copied once, at provision: a fault that corrupts one
+is then seen by every later (re)start, as on a real host.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+
+import httpx
+
+from drillbook.backends.base import ServiceInfo
+from drillbook.backends.local import ports
+from drillbook.backends.local.handle import LocalRun, ProcessService, start_new
+from drillbook.errors import ProvisionError
+from drillbook.services.command import CommandService
+
+
+def env_prefix(name: str) -> str:
+    """`gateway` -> GATEWAY, `auth-api` -> AUTH_API."""
+    return re.sub(r"[^A-Za-z0-9]", "_", name).upper()
+
+
+class CommandHandle(ProcessService):
+    kind = "command"
+
+    def __init__(
+        self,
+        name: str,
+        spec: CommandService,
+        *,
+        workdir: Path,
+        run: LocalRun,
+        base_dir: Path,
+        port: int,
+    ) -> None:
+        super().__init__(name, workdir=workdir, run=run, startup_timeout=spec.startup_timeout)
+        self.spec = spec
+        self.base_dir = base_dir
+        self.port = port
+        self.stop_signal = spec.signal_number()
+
+    def _subst(self, text: str) -> str:
+        return (
+            text.replace("{port}", str(self.port))
+            .replace("{workdir}", str(self.workdir))
+            .replace("{base_dir}", str(self.base_dir))
+        )
+
+    def _argv(self) -> list[str]:
+        argv = [self._subst(word) for word in self.spec.argv()]
+        first = Path(argv[0])
+        # A script named relative to the project (drills/svc/run.sh) is found there.
+        if not first.is_absolute() and "/" in argv[0] and (self.base_dir / first).exists():
+            argv[0] = str(self.base_dir / first)
+        return argv
+
+    def _process_env(self) -> dict[str, str]:
+        env = super()._process_env()
+        env.update({key: self._subst(value) for key, value in self.spec.env.items()})
+        return env
+
+    @property
+    def health_url(self) -> str | None:
+        return self._subst(self.spec.health.http) if self.spec.health.http else None
+
+    def _check(self) -> str | None:
+        url = self.health_url
+        if url is not None:
+            try:
+                response = httpx.get(url, timeout=2.0)
+            except httpx.HTTPError as exc:
+                return f"GET {url}: {type(exc).__name__}"
+            if response.status_code != self.spec.health.expect_status:
+                expected = self.spec.health.expect_status
+                return f"GET {url}: status {response.status_code}, expected {expected}"
+            return None
+        if self.spec.health.tcp and not ports.tcp_connects(self.port):
+            return f"nothing accepts connections on 127.0.0.1:{self.port}"
+        return None  # no check configured: running is healthy
+
+    @property
+    def config_path(self) -> Path | None:
+        first = next(iter(self.spec.config_files), None)
+        return self.workdir / first if first is not None else None
+
+    @property
+    def info(self) -> ServiceInfo:
+        return ServiceInfo(
+            name=self.name,
+            kind=self.kind,
+            port=self.port,
+            url=f"http://127.0.0.1:{self.port}",
+            config_path=self.config_path,
+            workdir=self.workdir,
+            log_path=self.log_path,
+        )
+
+    def env(self) -> Mapping[str, str]:
+        prefix = env_prefix(self.name)
+        env = {f"{prefix}_URL": f"http://127.0.0.1:{self.port}"}
+        if self.config_path is not None:
+            env[f"{prefix}_CONFIG"] = str(self.config_path)
+        return env
+
+    def facts(self) -> Mapping[str, str]:
+        facts = dict(super().facts())
+        facts.update(command=" ".join(self.spec.argv()), port=str(self.port))
+        return facts
+
+
+def provision_command(
+    name: str, spec: CommandService, *, workdir: Path, run: LocalRun, base_dir: Path, timeout: float
+) -> CommandHandle:
+    if spec.port == "auto":
+        port = ports.free_port()
+    else:
+        port = spec.port
+        if not ports.port_is_free(port):
+            raise ProvisionError(
+                f"service {name!r} (command): port {port} is already in use on 127.0.0.1; "
+                "use port: auto, or stop what listens there"
+            )
+    handle = CommandHandle(name, spec, workdir=workdir, run=run, base_dir=base_dir, port=port)
+    for dest, source in spec.config_files.items():
+        src = Path(source) if Path(source).is_absolute() else base_dir / source
+        target = workdir / dest
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, target)
+        except OSError as exc:
+            raise ProvisionError(
+                f"service {name!r} (command): cannot copy config file {source!r} to {dest!r}: {exc}"
+            ) from exc
+
+    def new_port() -> None:
+        handle.port = ports.free_port()
+
+    start_new(handle, timeout, new_port if spec.port == "auto" else None)
+    return handle

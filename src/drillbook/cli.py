@@ -1,0 +1,230 @@
+"""The `drillbook` command."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from drillbook import __version__
+from drillbook.errors import DrillbookError, ScenarioError, UsageError
+
+EXIT_INVALID = 3
+
+app = typer.Typer(
+    name="drillbook",
+    help="Prove that rollback and restore runbooks work, and measure how long they take.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+PathsArg = Annotated[
+    list[Path], typer.Argument(help="scenario files or directories", show_default=False)
+]
+TagOpt = Annotated[
+    list[str], typer.Option("--tag", "-t", help="only scenarios with this tag (repeatable)")
+]
+
+
+def _load(paths: list[Path], tags: list[str]):  # type: ignore[no-untyped-def]
+    from drillbook.scenario.loader import load_scenarios
+
+    scenarios = load_scenarios(paths, tags=tags)
+    if not scenarios:
+        raise UsageError(
+            f"no scenario found in {', '.join(map(str, paths))}"
+            + (f" with tag {' or '.join(tags)}" if tags else "")
+        )
+    return scenarios
+
+
+def _terminate(signum: int, _frame: FrameType | None) -> None:
+    # SIGTERM behaves like Ctrl-C: the runner's teardown still runs.
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@app.command()
+def run(
+    paths: PathsArg,
+    tag: TagOpt = [],  # noqa: B006 - typer reads the default
+    backend: Annotated[str | None, typer.Option(help="local (default) or docker")] = None,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="write the suite result as JSON here")
+    ] = None,
+    reports_dir: Annotated[Path, typer.Option(help="per-run reports go under this folder")] = Path(
+        "reports"
+    ),
+    dry_run: Annotated[
+        bool,
+        typer.Option(help="provision, seed, baseline, verify; skip destructive faults and steps"),
+    ] = False,
+    keep: Annotated[
+        bool, typer.Option(help="keep the run's data directories for inspection")
+    ] = False,
+) -> None:
+    """Run drills and grade them.
+
+    Exit 0 all passed, 1 a drill failed, 2 could not verify, 3 invalid input.
+    """
+    from drillbook.grade import exit_code
+    from drillbook.report.console import ConsoleReporter
+    from drillbook.report.json_report import write_json
+    from drillbook.result import SuiteResult
+    from drillbook.runner.runner import Runner, RunOptions
+
+    scenarios = _load(paths, tag)
+    signal.signal(signal.SIGTERM, _terminate)
+    reporter = ConsoleReporter(console)
+    runner = Runner(
+        RunOptions(backend=backend, reports_dir=reports_dir, dry_run=dry_run, keep=keep), reporter
+    )
+    results = []
+    suite_started = runner.options.clock.wall()
+    interrupted = False
+    for scenario in scenarios:
+        result = runner.run(scenario)
+        results.append(result)
+        write_json(result, Path(result.report_dir) / "result.json")
+        if result.journal.abort_code == "INTERRUPTED":
+            interrupted = True
+            break
+    suite = SuiteResult(
+        results=tuple(results), started_utc=suite_started, ended_utc=runner.options.clock.wall()
+    )
+    reporter.on_suite_end(suite)
+    if json_path is not None:
+        write_json(suite, json_path)
+        console.print(f"suite result written to {json_path}")
+    code = exit_code([r.verdict for r in results])
+    raise typer.Exit(130 if interrupted else code)
+
+
+@app.command()
+def validate(paths: PathsArg, tag: TagOpt = []) -> None:  # noqa: B006
+    """Check scenario files (and every kind in them) without starting anything."""
+    scenarios = _load(paths, tag)
+    for scenario in scenarios:
+        console.print(f"[green]ok[/green] {scenario.source}  ({scenario.name})")
+    console.print(f"{len(scenarios)} scenario(s) valid")
+
+
+@app.command("list")
+def list_(paths: PathsArg, tag: TagOpt = []) -> None:  # noqa: B006
+    """List scenarios with their tags, services and what they break."""
+    from drillbook.scenario.loader import summarize
+
+    table = Table("name", "tags", "services", "faults", "recovery", "file")
+    for scenario in _load(paths, tag):
+        row = summarize(scenario, relative_to=Path.cwd())
+        table.add_row(
+            row.name,
+            ", ".join(row.tags),
+            ", ".join(row.services),
+            ", ".join(row.faults),
+            str(row.recovery_steps),
+            row.file,
+        )
+    console.print(table)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of scenario files (for editor completion)."""
+    from drillbook.scenario.schema import scenario_json_schema
+
+    sys.stdout.write(json.dumps(scenario_json_schema(), indent=2) + "\n")
+
+
+@app.command()
+def doctor() -> None:
+    """Check this machine: PostgreSQL binaries, ports, disk, docker, clock."""
+    from drillbook.doctor import doctor as run_doctor
+
+    checks = run_doctor()
+    table = Table("check", "status", "detail", "hint")
+    bad = False
+    for check in checks:
+        status = (
+            "[green]ok[/green]"
+            if check.ok
+            else ("[yellow]warn[/yellow]" if check.warning else "[red]FAIL[/red]")
+        )
+        bad = bad or (not check.ok and not check.warning)
+        table.add_row(check.name, status, check.detail, check.hint or "")
+    console.print(table)
+    raise typer.Exit(1 if bad else 0)
+
+
+@app.command()
+def clean(
+    run_id: Annotated[str | None, typer.Option(help="only this run")] = None,
+    all_runs: Annotated[
+        bool, typer.Option("--all", help="also runs whose runner is still alive")
+    ] = False,
+) -> None:
+    """Remove everything crashed runs left behind: processes, ports, directories."""
+    from drillbook.cleanup import clean as run_clean
+
+    report = run_clean(run_id=run_id, include_live=all_runs)
+    console.print(
+        f"killed {report.processes_killed} process(es), removed {report.directories_removed} "
+        f"run dir(s), {report.containers_removed} container(s)"
+    )
+    for problem in report.problems:
+        err.print(f"[yellow]warning[/yellow]: {problem}")
+
+
+@app.command()
+def ctl(
+    action: Annotated[
+        str, typer.Argument(help="start|stop|restart|kill|signal|status|health|logs")
+    ],
+    service: Annotated[str, typer.Argument(help="a service of the running drill")],
+    arg: Annotated[str | None, typer.Argument(help="signal name or number of log lines")] = None,
+    run_id: Annotated[
+        str | None, typer.Option(envvar="DRILLBOOK_RUN_ID", help="the drill to control")
+    ] = None,
+) -> None:
+    """Control a service of a running drill (what $DRILLBOOK_CTL does)."""
+    from drillbook.runner.control import main as ctl_main
+
+    argv = (["--run-id", run_id] if run_id else []) + [action, service] + ([arg] if arg else [])
+    raise typer.Exit(ctl_main(argv))
+
+
+@app.command()
+def version() -> None:
+    """Print drillbook's version."""
+    console.print(__version__)
+
+
+def main() -> None:
+    try:
+        app()
+    except ScenarioError as exc:
+        from drillbook.scenario.loader import render_problems
+
+        err.print(render_problems(exc), markup=False, highlight=False)
+        err.print(
+            f"[red]invalid scenario[/red]: {len(exc.problems)} problem(s); nothing was started"
+        )
+        sys.exit(EXIT_INVALID)
+    except UsageError as exc:
+        err.print(f"[red]error[/red]: {exc}", markup=True, highlight=False)
+        sys.exit(EXIT_INVALID)
+    except DrillbookError as exc:
+        err.print(f"[red]error[/red]: {exc}", highlight=False)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
