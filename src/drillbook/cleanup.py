@@ -6,13 +6,14 @@ dead run every process that belongs to it is killed: those recorded in its state
 whose environment carries DRILLBOOK_RUN_ID=<id> (found by scanning /proc, so a kill -9 of the
 runner hides nothing), and those working inside its directories (PostgreSQL's children, whose
 environment is overwritten by their ps title). Then its directories are removed; their ports
-are free once their processes are dead.
+are free once their processes are dead. Last, anything whose run dir no longer exists at all
+(a runtime dir, a service process) is removed too, whichever DRILLBOOK_HOME it came from.
 """
 
 from __future__ import annotations
 
 import json
-import os
+import time
 from pathlib import Path
 
 from drillbook.backends.local.process import find_processes, kill_processes
@@ -32,6 +33,8 @@ from drillbook.settings import drillbook_home
 
 __all__ = ["CleanupReport", "clean", "register_run", "unregister_run"]
 
+FRESH_SECONDS = 60.0
+
 
 def clean(
     home: Path | None = None, *, run_id: str | None = None, include_live: bool = False
@@ -50,7 +53,7 @@ def clean(
             this_id = record.run_id if record else run_dir.name
             if run_id is not None and this_id != run_id:
                 continue
-            if not include_live and run_is_live(record):
+            if not include_live and (run_is_live(record) or (record is None and _fresh(run_dir))):
                 continue
             try:
                 k, r = _clean_run(run_dir, this_id)
@@ -59,10 +62,18 @@ def clean(
                 continue
             killed += k
             removed += r
-    k, r = _clean_orphans(runs_dir, run_id, include_live, problems)
+    k, r = _clean_orphans(run_id)
     return CleanupReport(
         processes_killed=killed + k, directories_removed=removed + r, problems=tuple(problems)
     )
+
+
+def _fresh(run_dir: Path) -> bool:
+    """A run dir without run.json yet may be one a runner is creating this instant."""
+    try:
+        return time.time() - run_dir.stat().st_mtime < FRESH_SECONDS
+    except OSError:
+        return False
 
 
 def _clean_run(run_dir: Path, run_id: str) -> tuple[int, int]:
@@ -78,20 +89,13 @@ def _clean_run(run_dir: Path, run_id: str) -> tuple[int, int]:
     return killed, removed
 
 
-def _clean_orphans(
-    runs_dir: Path, run_id: str | None, include_live: bool, problems: list[str]
-) -> tuple[int, int]:
-    """Processes and runtime dirs of this home's runs whose run dir is already gone."""
+def _clean_orphans(run_id: str | None) -> tuple[int, int]:
+    """Processes and runtime dirs whose run dir is gone, whichever home it was under.
+
+    A live run always has its run dir (the runner creates it first and removes it last), so
+    what points at a missing one belongs to a run that is over.
+    """
     killed = removed = 0
-    prefix = str(runs_dir) + os.sep
-
-    def belongs(dir_text: str, rid: str) -> bool:
-        run_dir = Path(dir_text)
-        if not dir_text.startswith(prefix) or (run_id is not None and rid != run_id):
-            return False
-        return include_live or not run_is_live(read_run(run_dir))
-
-    # Runtime dirs (PostgreSQL data) whose run dir was removed without them.
     root = runtime_root() / "runs"
     if root.is_dir():
         for path in root.iterdir():
@@ -100,19 +104,18 @@ def _clean_orphans(
                 rid, dir_text = str(marker["run_id"]), str(marker["run_dir"])
             except (OSError, ValueError, KeyError):
                 continue
-            if Path(dir_text).exists() or not belongs(dir_text, rid):
+            if Path(dir_text).exists() or (run_id is not None and rid != run_id):
                 continue
             killed += kill_processes(find_processes(cwd_under=[path]))
             removed += remove_tree(path)
-    # Processes of this home's runs whose run dir is gone (found by their environment).
-    for pid in _pids_with_run_dir_under(prefix):
+    for pid in find_processes(env_key=RUN_DIR_ENV):
         try:
             env = _environ(pid)
-            rid, dir_text = env.get(RUN_ID_ENV, ""), env.get(RUN_DIR_ENV, "")
-            if not Path(dir_text).exists() and belongs(dir_text, rid):
-                killed += kill_processes([pid])
-        except OSError as exc:
-            problems.append(f"process {pid}: {exc}")
+        except OSError:
+            continue
+        rid, dir_text = env.get(RUN_ID_ENV, ""), env.get(RUN_DIR_ENV, "")
+        if dir_text and not Path(dir_text).exists() and run_id in (None, rid):
+            killed += kill_processes([pid])
     return killed, removed
 
 
@@ -120,14 +123,3 @@ def _environ(pid: int) -> dict[str, str]:
     raw = Path(f"/proc/{pid}/environ").read_bytes()
     pairs = (item.decode(errors="replace").partition("=") for item in raw.split(b"\0") if item)
     return {key: value for key, _, value in pairs}
-
-
-def _pids_with_run_dir_under(prefix: str) -> list[int]:
-    found = []
-    for pid in find_processes(env_key=RUN_DIR_ENV):
-        try:
-            if _environ(pid).get(RUN_DIR_ENV, "").startswith(prefix):
-                found.append(pid)
-        except OSError:
-            continue
-    return found

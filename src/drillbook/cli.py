@@ -94,7 +94,7 @@ def run(
     for scenario in scenarios:
         result = runner.run(scenario)
         results.append(result)
-        write_json(result, Path(result.report_dir) / "result.json")
+        write_json(result, Path(result.report_dir or reports_dir / result.run_id) / "result.json")
         if result.journal.abort_code == "INTERRUPTED":
             interrupted = True
             break
@@ -157,9 +157,9 @@ def doctor() -> None:
         status = (
             "[green]ok[/green]"
             if check.ok
-            else ("[yellow]warn[/yellow]" if check.warning else "[red]FAIL[/red]")
+            else ("[yellow]warn[/yellow]" if (not check.required) else "[red]FAIL[/red]")
         )
-        bad = bad or (not check.ok and not check.warning)
+        bad = bad or (not check.ok and not (not check.required))
         table.add_row(check.name, status, check.detail, check.hint or "")
     console.print(table)
     raise typer.Exit(1 if bad else 0)

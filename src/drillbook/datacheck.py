@@ -103,8 +103,8 @@ def _copy_hashes(
         else sql.SQL("''")
     )
     query = sql.SQL(
-        "copy (select {key} as k, md5(t::text) as h from {table} as t "
-        'order by 1 collate "C", 2 collate "C") to stdout'
+        "copy (select k, h from (select {key} as k, md5(t::text) as h from {table} as t) as s "
+        'order by k collate "C", h collate "C") to stdout'
     ).format(key=key, table=ident)
     lines = 0
     with conn.cursor().copy(query) as copy, rows_file.open("wb") as out:

@@ -6,6 +6,8 @@ Rules users rely on:
 - a dry run (skipped faults or steps) can never PASS;
 - a recovery step that failed or timed out FAILs the drill;
 - the steady state never holding again after recovery is a FAIL, not a missing figure;
+- a fault the probes never saw FAILs max_time_to_detect once sampling covered the limit, and
+  leaves max_time_to_recover COULD NOT VERIFY (it would measure nothing);
 - declared data checks with no explicit limit allow 0 rows lost and 0 rows changed;
 - a scenario that checks nothing (no probes, no data checks, no limits) cannot PASS.
 Overall: FAIL if any finding FAILs, else COULD NOT VERIFY if any, else PASS.
@@ -13,35 +15,14 @@ Overall: FAIL if any finding FAILs, else COULD NOT VERIFY if any, else PASS.
 
 from __future__ import annotations
 
+from typing import Any
+
 from drillbook.journal import PHASES, DataDiff, Journal, Phase, StepRecord
 from drillbook.measure import Measurements
 from drillbook.scenario.model import Scenario
-from drillbook.verdict import (
-    EXIT_COULD_NOT_VERIFY,
-    EXIT_FAILED,
-    EXIT_INVALID_INPUT,
-    EXIT_PASSED,
-    Code,
-    Finding,
-    Status,
-    Verdict,
-    exit_code,
-    overall,
-)
+from drillbook.verdict import Code, Finding, Status, Verdict, exit_code, overall
 
-__all__ = [
-    "EXIT_COULD_NOT_VERIFY",
-    "EXIT_FAILED",
-    "EXIT_INVALID_INPUT",
-    "EXIT_PASSED",
-    "Code",
-    "Finding",
-    "Status",
-    "Verdict",
-    "exit_code",
-    "grade",
-    "overall",
-]
+__all__ = ["Code", "Finding", "Status", "Verdict", "exit_code", "grade", "overall"]
 
 
 def grade(scenario: Scenario, journal: Journal, m: Measurements) -> Verdict:
@@ -58,6 +39,12 @@ _ABORT_CRITERION = {
     Code.BASELINE_UNHEALTHY: "baseline",
     Code.FAULT_FAILED: "fault",
 }
+
+
+def _unverified(criterion: str, code: Code, message: str, **figures: Any) -> Finding:
+    return Finding(
+        criterion=criterion, status=Status.COULD_NOT_VERIFY, code=code, message=message, **figures
+    )
 
 
 def _s(seconds: float) -> str:
@@ -97,27 +84,28 @@ class _Grader:
         reason = f": {self.j.abort_reason}" if why and self.j.abort_reason else ""
         return f"the run stopped{where} ({self.abort}){reason}"
 
+    def _sampled_after_fault(self) -> bool:
+        m = self.m
+        return (
+            m.fault_injected and m.fault_at is not None and m.last_sample_at is not None
+            and m.last_sample_at >= m.fault_at
+        )
+
     def _not_measured(
         self, criterion: str, why: str, limit: float | int | None = None
     ) -> Finding:
         """A criterion whose figure is missing: the abort explains why, when there was one."""
         if self.abort is not None:
-            return Finding(
-                criterion=criterion, status=Status.COULD_NOT_VERIFY, code=self.abort,
-                message=f"not measured: {self._stopped()}", limit=limit,
-            )
-        return Finding(
-            criterion=criterion, status=Status.COULD_NOT_VERIFY, code=Code.NOT_MEASURED,
-            message=f"not measured: {why}", limit=limit,
-        )
+            return _unverified(criterion, self.abort, f"not measured: {self._stopped()}",
+                               limit=limit)
+        return _unverified(criterion, Code.NOT_MEASURED, f"not measured: {why}", limit=limit)
 
     def _not_run(self, criterion: str, limit: float | int | None = None) -> list[Finding]:
         if not self.skipped:
             return []
-        return [Finding(
-            criterion=criterion, status=Status.COULD_NOT_VERIFY, code=Code.NOT_RUN,
-            message=f"not run: skipped {', '.join(self.skipped)} (dry run)", limit=limit,
-        )]
+        skipped = ", ".join(self.skipped)
+        return [_unverified(criterion, Code.NOT_RUN, f"not run: skipped {skipped} (dry run)",
+                            limit=limit)]
 
     def _limit(
         self, criterion: str, code: Code, value: float, limit: float, *, what: str,
@@ -166,19 +154,14 @@ class _Grader:
     def _dry_run(self) -> list[Finding]:
         if not self.j.dry_run:
             return []
-        return [Finding(
-            criterion="dry_run", status=Status.COULD_NOT_VERIFY, code=Code.NOT_RUN,
-            message="dry run: destructive faults and steps were skipped, so nothing was proven",
-        )]
+        return [_unverified("dry_run", Code.NOT_RUN, "dry run: destructive faults and steps "
+                            "were skipped, so nothing was proven")]
 
     def _seed(self) -> list[Finding]:
         bad = [r for r in self.j.steps if r.phase == "seed" and not r.ok and not r.skipped]
         if not bad or self.abort is Code.SEED_FAILED:
             return []
-        return [Finding(
-            criterion="seed", status=Status.COULD_NOT_VERIFY, code=Code.SEED_FAILED,
-            message="; ".join(_step_failure(r) for r in bad),
-        )]
+        return [_unverified("seed", Code.SEED_FAILED, "; ".join(map(_step_failure, bad)))]
 
     def _baseline(self) -> list[Finding]:
         if not self.s.steady_state or not self._completed("baseline"):
@@ -189,10 +172,10 @@ class _Grader:
                 criterion="baseline", status=Status.PASS, code=Code.OK,
                 message=f"the steady state held ({n} passing samples in a row) before the fault",
             )]
-        return [Finding(
-            criterion="baseline", status=Status.COULD_NOT_VERIFY, code=Code.BASELINE_UNHEALTHY,
-            message=f"the steady state did not hold ({n} passing samples in a row) before the "
-            "fault, so the drill proves nothing",
+        return [_unverified(
+            "baseline", Code.BASELINE_UNHEALTHY,
+            f"the steady state did not hold ({n} passing samples in a row) before the fault, "
+            "so the drill proves nothing",
         )]
 
     def _fault(self) -> list[Finding]:
@@ -201,15 +184,9 @@ class _Grader:
         bad = [f for f in self.j.faults if not f.ok and not f.skipped]
         if bad:
             text = "; ".join(f"fault[{f.index}] {f.kind} on {f.target}: {f.error}" for f in bad)
-            return [Finding(
-                criterion="fault", status=Status.COULD_NOT_VERIFY, code=Code.FAULT_FAILED,
-                message=text,
-            )]
+            return [_unverified("fault", Code.FAULT_FAILED, text)]
         if self.s.fault and not self.j.faults:
-            return [Finding(
-                criterion="fault", status=Status.COULD_NOT_VERIFY, code=Code.NOT_RUN,
-                message="no fault was recorded as injected",
-            )]
+            return [_unverified("fault", Code.NOT_RUN, "no fault was recorded as injected")]
         return []
 
     def _recovery_steps(self) -> list[Finding]:
@@ -230,9 +207,7 @@ class _Grader:
             why = f"only {ran} of {total} recovery steps ran"
             code = self.abort or Code.NOT_RUN
             text = f"{why}: {self._stopped()}" if self.abort else why
-            return [Finding(
-                criterion="recovery steps", status=Status.COULD_NOT_VERIFY, code=code, message=text,
-            )]
+            return [_unverified("recovery steps", code, text)]
         took = sum(r.duration for r in records)
         return [Finding(
             criterion="recovery steps", status=Status.PASS, code=Code.OK, measured=took, unit="s",
@@ -251,7 +226,7 @@ class _Grader:
         if fig.value is not None:
             return [self._limit(name, Code.TTD_EXCEEDED, fig.value, limit, what="detected in",
                                 res=fig.resolution)]
-        if m.fault_injected and m.fault_at is not None and m.last_sample_at is not None:
+        if self._sampled_after_fault() and m.fault_at is not None and m.last_sample_at is not None:
             covered = m.last_sample_at - m.fault_at
             status = Status.FAIL if covered >= limit else Status.COULD_NOT_VERIFY
             return [Finding(
@@ -268,7 +243,7 @@ class _Grader:
         fig, m = self.m.time_to_recover, self.m
         if skipped := self._not_run(name, limit):
             return skipped
-        if m.fault_injected and m.detected_at is None and m.last_sample_at is not None:
+        if self._sampled_after_fault() and m.detected_at is None:
             return [Finding(
                 criterion=name, status=Status.COULD_NOT_VERIFY, code=Code.FAULT_NOT_DETECTED,
                 limit=limit, message="the steady state never broke after the fault, so the time "
@@ -322,10 +297,7 @@ class _Grader:
         if probes and not self.j.verify_results:
             if self.abort is not None:
                 return [self._not_measured(name, "")]
-            return [Finding(
-                criterion=name, status=Status.COULD_NOT_VERIFY, code=Code.VERIFY_FAILED,
-                message="the verify probes did not run",
-            )]
+            return [_unverified(name, Code.VERIFY_FAILED, "the verify probes did not run")]
         if self.s.steady_state and m.recovered is not True:
             return [self._not_measured(name, m.time_to_recover.note or "")]
         at = f" at {_s(m.steady_again_at)}" if m.steady_again_at is not None else ""
@@ -355,10 +327,8 @@ class _Grader:
     def _data_unverified(self, name: str, problems: list[str], limit: int) -> Finding:
         if self.abort is not None:
             return self._not_measured(name, "", limit)
-        return Finding(
-            criterion=name, status=Status.COULD_NOT_VERIFY, code=Code.DATA_CHECK_FAILED,
-            limit=limit, unit="rows", message="could not compare: " + "; ".join(problems),
-        )
+        text = "could not compare: " + "; ".join(problems)
+        return _unverified(name, Code.DATA_CHECK_FAILED, text, limit=limit, unit="rows")
 
     def _rows_lost(self) -> list[Finding]:
         name = "max_rows_lost"
@@ -424,10 +394,9 @@ class _Grader:
             x is not None for x in limits
         ):
             return []
-        return [Finding(
-            criterion="criteria", status=Status.COULD_NOT_VERIFY, code=Code.NOTHING_CHECKED,
-            message="the scenario has no steady-state probes, data checks or limits: "
-            "nothing was checked",
+        return [_unverified(
+            "criteria", Code.NOTHING_CHECKED,
+            "the scenario has no steady-state probes, data checks or limits: nothing was checked",
         )]
 
 

@@ -250,7 +250,7 @@ class Recorder:
         with self._lock:
             abort = self._abort
             return Journal(
-                **self._head,  # type: ignore[arg-type]
+                **self._head,
                 ended_utc=self._clock.wall() if ended else None,
                 marks=tuple(self._marks),
                 samples=tuple(self._samples),

@@ -368,11 +368,11 @@ def _data_figures(
         value = sum(getattr(d, attr) for d in good) if good else None
         return Figure(name=name, value=value, unit="rows", what=what, note=note)
 
-    span = "between the snapshot before the fault and the one after verify"
     return (
-        figure("rows_lost", "rows_lost", f"rows there before the fault and missing after, {span}"),
-        figure("rows_changed", "rows_changed", f"rows whose content changed (by key), {span}"),
-        figure("rows_added", "rows_added", f"rows there after but not before, {span}"),
+        figure("rows_lost", "rows_lost", "rows there before the fault and missing after verify"),
+        figure("rows_changed", "rows_changed",
+               "rows whose content differs after verify (matched by primary key)"),
+        figure("rows_added", "rows_added", "rows there after verify but not before the fault"),
         all(d.checksum_match for d in good) if good else None,
     )
 

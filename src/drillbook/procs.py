@@ -94,8 +94,6 @@ class _Capture:
             if rest and self._want_tail:
                 self._tail.append(_line(rest))
             self._partial[stream] = b""
-        if self._out is not None:
-            self._out.flush()
         tail = tuple(self._tail) if self._want_tail else ()
         return self._stdout.decode("utf-8", errors="replace"), tail
 

@@ -20,7 +20,7 @@ MASK = "***"
 MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary words and numbers
 
 _SENSITIVE_NAME = (
-    r"[A-Za-z0-9_.-]*(?:PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_KEY)[A-Za-z0-9_]*"
+    r"[A-Za-z0-9_.-]*(?:PASSWORD|PASSWD|SECRET|TOKEN(?!S)|API_?KEY|ACCESS_KEY)[A-Za-z0-9_]*"
 )
 _SENSITIVE_KEY = re.compile(rf"^{_SENSITIVE_NAME}$", re.IGNORECASE)
 _PATTERNS = (

@@ -8,11 +8,12 @@ from __future__ import annotations
 # =============================================================================================
 # measure / grade / report (helper: measure-grade-report) -- hand-built journals and scenarios
 # =============================================================================================
+import contextlib
 import os
 import re
 import signal
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -447,3 +448,42 @@ class FakeContext:
 
 
 # ================================================================ end faults / steps / probes
+
+
+# =============================================================================================
+# gateway (helper: gateway) -- the reference gateway in process, for API tests without a port
+# =============================================================================================
+
+GATEWAY_FIXTURE_MASTER_KEY = "sk-drill-7f3c9a1e5b2d4860"
+"""general_settings.master_key of fixtures/gateway/config.yaml."""
+
+
+@contextlib.contextmanager
+def gateway_client(
+    config: Path,
+    *,
+    release: str = "v1",
+    drill_token: str | None = "drill-token",  # noqa: S107 - a test token
+    database_url: str | None = None,
+    env_file: Path | None = None,
+) -> Iterator[tuple[Any, Any]]:
+    """(TestClient, Gateway) for `config`, lifespan run; drill hooks on with `drill_token`."""
+    from fastapi.testclient import TestClient
+
+    from drillbook.gateway.app import create_app
+    from drillbook.gateway.runtime import Gateway, GatewayOptions
+
+    gateway = Gateway(
+        GatewayOptions(
+            config_path=config,
+            release=release,
+            drill_token=drill_token,
+            database_url=database_url,
+            env_file=env_file,
+        )
+    )
+    with TestClient(create_app(gateway)) as client:
+        yield client, gateway
+
+
+# ========================================================================= end gateway

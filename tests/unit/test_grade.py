@@ -341,3 +341,13 @@ def test_status_strings_are_the_ones_users_read() -> None:
     verdict = _grade(healthy_drill(recover_after=30).journal(),
                      criteria={"max_time_to_recover": "1s"})
     assert verdict.summary() == "FAIL: TTR_EXCEEDED"
+
+
+def test_sampling_that_stopped_before_the_fault_is_not_called_undetected() -> None:
+    b = JournalBuilder()
+    b.samples("ooo").mark("inject.start").fault().mark("recover.start").step()
+    b.abort("recover", "RUN_ERROR", "sampler died")
+    verdict = _grade(b.journal(), criteria={"max_time_to_detect": "1s",
+                                            "max_time_to_recover": "1s"})
+    for criterion in ("max_time_to_detect", "max_time_to_recover"):
+        assert _finding(verdict, criterion).code is Code.RUN_ERROR

@@ -101,3 +101,9 @@ def test_secrets_can_be_added_from_several_threads() -> None:
     for t in threads:
         t.join()
     assert len(r.secrets) >= 50
+
+
+def test_llm_token_counts_are_not_mistaken_for_tokens() -> None:
+    text = "max_tokens: 4096 prompt_tokens=12 api_token=abc123"
+    assert Redactor().text(text) == "max_tokens: 4096 prompt_tokens=12 api_token=***"
+    assert Redactor().redact({"max_tokens": "4096"}) == {"max_tokens": "4096"}

@@ -267,3 +267,10 @@ def test_base_listener_ignores_every_event() -> None:
     BaseListener().on_suite_end(_suite(result))
     BaseListener().on_step_end(StepRecord(phase="seed", index=0, id=None, kind="sql",
                                           description="", started=0, ended=0, ok=True))
+
+
+def test_narrow_console_prints_one_line_per_finding() -> None:
+    out = io.StringIO()
+    reporter = ConsoleReporter(Console(file=out, force_terminal=False, width=80))
+    reporter.on_run_end(_result(recover_after=40, max_time_to_recover="1s"))
+    assert "FAIL  max_time_to_recover  TTR_EXCEEDED  recovered in 4.00 s" in out.getvalue()

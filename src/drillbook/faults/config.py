@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import random
 import shutil
 import signal
@@ -52,7 +53,7 @@ class CorruptYaml(FaultSpec):
     key: str | None = Field(
         None,
         description="dotted path for remove_key/invalid_value, e.g. model_list.0.litellm_params; "
-        "default: a top-level key chosen by the seed",
+        "default: the largest top-level section",
     )
     then: Literal["none", "restart", "reload"] = Field(
         "none", description="restart the service, or send it SIGHUP (reload), after corrupting"
@@ -91,11 +92,15 @@ class CorruptYaml(FaultSpec):
         return FaultOutcome(target=str(target), detail=detail)
 
     def revert(self, ctx: DrillContext) -> None:
-        # Only a file outside the run's workdir outlives the drill.
+        # Only a service's config file that lives outside every directory of the run outlives
+        # the drill; files in the run are removed with it (and may hold the team's fix).
         try:
             target = self._target(ctx)
             backup = self._backup_path(ctx, target)
-            if backup.exists() and not _inside(target, ctx.workdir):
+            run_dirs = [ctx.workdir] + [
+                p for h in ctx.services().values() for p in (h.info.workdir, h.info.data_dir) if p
+            ]
+            if backup.exists() and not any(_inside(target, root) for root in run_dirs):
                 shutil.copy2(backup, target)
         except (DrillbookError, OSError):
             pass
@@ -177,7 +182,7 @@ def corrupt(
     data, dump = _load_rt(text)
     if not isinstance(data, CommentedMap | CommentedSeq) or not data:
         raise FaultError(f"{mode} needs a YAML mapping or list with entries; this file has none")
-    path = _resolve_key(data, key) if key else (rng.choice(_top_keys(data)),)
+    path = _resolve_key(data, key) if key else (_main_key(data, text, rng),)
     parent = _node_at(data, path[:-1])
     line = _line_of(parent, path[-1])
     if mode == "remove_key":
@@ -328,8 +333,14 @@ def _key_positions(text: str) -> list[_KeyAt]:
     return sorted(found, key=lambda at: (at.line, at.col))
 
 
-def _top_keys(data: CommentedMap | CommentedSeq) -> list[Any]:
-    return list(data) if isinstance(data, CommentedMap) else list(range(len(data)))
+def _main_key(data: CommentedMap | CommentedSeq, text: str, rng: random.Random) -> Any:
+    """The top-level entry spanning the most lines: the section a service can least do
+    without (ties broken by the seed)."""
+    keys = list(data) if isinstance(data, CommentedMap) else list(range(len(data)))
+    starts = [_line_of(data, k) for k in keys] + [text.count("\n") + 1]
+    sizes = [end - start for start, end in itertools.pairwise(starts)]
+    biggest = max(sizes)
+    return rng.choice([k for k, size in zip(keys, sizes, strict=True) if size == biggest])
 
 
 def _resolve_key(data: Any, dotted: str) -> tuple[Any, ...]:

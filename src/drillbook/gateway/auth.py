@@ -90,16 +90,24 @@ class Authenticator:
             try:
                 found = await run_in_threadpool(self._find, token_hash)
             except StoreUnavailableError as exc:
-                raise ApiError(503, f"cannot check the virtual key: {exc}", "service_unavailable") from exc
+                raise ApiError(
+                    503, f"cannot check the virtual key: {exc}", "service_unavailable"
+                ) from exc
             except StoreError as exc:
-                raise ApiError(500, f"cannot check the virtual key: {exc}", "internal_error") from exc
+                raise ApiError(
+                    500, f"cannot check the virtual key: {exc}", "internal_error"
+                ) from exc
             if len(self._cache) >= MAX_CACHED:
                 self._cache.clear()
             self._cache[token_hash] = (now + self._ttl(), found)
         if found is None:
             raise ApiError(401, "invalid api key", "auth_error")
         if found.blocked:
-            raise ApiError(401, f"virtual key {found.key_alias or '(no alias)'} is blocked", "auth_error")
+            raise ApiError(
+                401, f"virtual key {found.key_alias or '(no alias)'} is blocked", "auth_error"
+            )
         if found.expired(datetime.now(UTC)):
-            raise ApiError(401, f"virtual key {found.key_alias or '(no alias)'} has expired", "auth_error")
+            raise ApiError(
+                401, f"virtual key {found.key_alias or '(no alias)'} has expired", "auth_error"
+            )
         return Principal("virtual", found.key_alias or f"key:{token_hash[:8]}", found.models)

@@ -37,18 +37,50 @@ ENV_PREFIX = "os.environ/"
 # Provider prefixes LiteLLM routes on (the part of `model` before the first '/'), plus 'mock'.
 KNOWN_PROVIDERS = frozenset(
     {
-        "ai21", "anthropic", "azure", "azure_ai", "bedrock", "cerebras", "cohere",
-        "custom_openai", "databricks", "deepseek", "fireworks_ai", "gemini", "groq",
-        "hosted_vllm", "huggingface", "lm_studio", "mistral", "mock", "nvidia_nim", "ollama",
-        "ollama_chat", "openai", "openrouter", "perplexity", "replicate", "sagemaker",
-        "together_ai", "vertex_ai", "vllm", "watsonx", "xai",
+        "ai21",
+        "anthropic",
+        "azure",
+        "azure_ai",
+        "bedrock",
+        "cerebras",
+        "cohere",
+        "custom_openai",
+        "databricks",
+        "deepseek",
+        "fireworks_ai",
+        "gemini",
+        "groq",
+        "hosted_vllm",
+        "huggingface",
+        "lm_studio",
+        "mistral",
+        "mock",
+        "nvidia_nim",
+        "ollama",
+        "ollama_chat",
+        "openai",
+        "openrouter",
+        "perplexity",
+        "replicate",
+        "sagemaker",
+        "together_ai",
+        "vertex_ai",
+        "vllm",
+        "watsonx",
+        "xai",
     }
-)  # fmt: skip
+)
 _INFERRED = (("gpt-", "openai"), ("o1", "openai"), ("o3", "openai"), ("claude", "anthropic"))
 TOP_LEVEL_KEYS = (
-    "model_list", "litellm_settings", "general_settings", "router_settings",
-    "environment_variables", "callback_settings", "guardrails", "credential_list",
-)  # fmt: skip
+    "model_list",
+    "litellm_settings",
+    "general_settings",
+    "router_settings",
+    "environment_variables",
+    "callback_settings",
+    "guardrails",
+    "credential_list",
+)
 # Publicly documented placeholder keys: a gateway started with one of them is not protected.
 _WEAK_KEYS = frozenset({"sk-1234", "sk-12345678", "sk-test", "sk-master", "sk-changeme"})
 MIN_KEY_LENGTH = 16
@@ -87,7 +119,9 @@ def _resolve(value: object, info: ValidationInfo, *, required: bool) -> object:
         var = value[len(ENV_PREFIX) :]
         resolved = _env(info).get(var)
         if resolved is None and required:
-            raise ValueError(f"{value!r} refers to the environment variable {var}, which is not set")
+            raise ValueError(
+                f"{value!r} refers to the environment variable {var}, which is not set"
+            )
         return resolved
     return value
 
@@ -212,7 +246,7 @@ class LitellmSettings(_Section):
 
 class GatewayConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    model_list: tuple[ModelEntry, ...] = Field(min_length=1)
+    model_list: tuple[ModelEntry, ...]
     litellm_settings: LitellmSettings = LitellmSettings()
     general_settings: GeneralSettings = GeneralSettings()
     router_settings: RouterSettings = RouterSettings()
@@ -220,6 +254,13 @@ class GatewayConfig(BaseModel):
     callback_settings: dict[str, object] = Field(default_factory=dict)
     guardrails: list[object] = Field(default_factory=list)
     credential_list: list[object] = Field(default_factory=list)
+
+    @field_validator("model_list")
+    @classmethod
+    def _some_models(cls, value: tuple[ModelEntry, ...]) -> tuple[ModelEntry, ...]:
+        if not value:
+            raise ValueError("model_list is empty: the gateway would serve no model")
+        return value
 
     @field_validator("environment_variables", mode="before")
     @classmethod
@@ -346,12 +387,15 @@ def parse_config(text: str, *, file: str, env: Mapping[str, str] | None = None) 
             raise ConfigError(
                 [
                     Problem(
-                        file, line or 1, col or 1, "general_settings.master_key",
+                        file,
+                        line or 1,
+                        col or 1,
+                        "general_settings.master_key",
                         "master_key is missing: set general_settings.master_key "
                         f"(or the environment variable {_LITELLM_MASTER_ENV})",
                     )
                 ]
-            )  # fmt: skip
+            )
     try:
         config = GatewayConfig.model_validate(data, context={"env": base_env})
     except ValidationError as exc:

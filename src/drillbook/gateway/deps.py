@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, ParamSpec, TypeVar, cast
 
 from starlette.concurrency import run_in_threadpool
-
 from starlette.requests import Request
 
 from drillbook.gateway.auth import Principal, bearer

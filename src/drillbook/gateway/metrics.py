@@ -63,9 +63,11 @@ class GatewayMetrics:
             registry=self.registry,
         )
         self._info = Gauge(
-            "gateway_info", "release and config of this process", ["release", "config_hash"],
+            "gateway_info",
+            "release and config of this process",
+            ["release", "config_hash"],
             registry=self.registry,
-        )  # fmt: skip
+        )
         self.release = release
         self.recent = RecentRequests()
         # Label lookups take a lock each time; the hot path reuses its children.

@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from starlette.routing import Match
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from drillbook.gateway.errors import error_body
@@ -30,20 +32,23 @@ def _exempt(path: str) -> bool:
 
 
 class GatewayMiddleware:
-    def __init__(self, app: ASGIApp, gateway: Gateway) -> None:
+    def __init__(self, app: ASGIApp, gateway: Gateway, routes: Sequence[BaseRoute] = ()) -> None:
         self.app = app
         self.gateway = gateway
         self._release_header = (b"x-drillbook-release", gateway.release.name.encode())
+        # (regex, template) of every route, to label a request failed before routing.
+        self._templates = [
+            (r.path_regex, r.path) for r in routes if isinstance(r, APIRoute | Route)
+        ]
 
     def _route_label(self, scope: Scope) -> str:
         route = scope.get("route")
         if route is not None:
             return str(getattr(route, "path", "unmatched"))
-        app = scope.get("app")
-        for candidate in getattr(getattr(app, "router", None), "routes", ()):
-            match, _ = candidate.matches(scope)
-            if match is Match.FULL:
-                return str(getattr(candidate, "path", "unmatched"))
+        path = scope["path"]
+        for regex, template in self._templates:
+            if regex.match(path):
+                return template
         return "unmatched"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -65,8 +70,12 @@ class GatewayMiddleware:
                 status = faults.inject_error()
                 if status is not None:
                     await self._injected(scope, send, status)
-                    metrics.observe(scope["method"], self._route_label(scope), status,
-                                    time.perf_counter() - start)  # fmt: skip
+                    metrics.observe(
+                        scope["method"],
+                        self._route_label(scope),
+                        status,
+                        time.perf_counter() - start,
+                    )
                     return
         seen = [500]
 
@@ -82,19 +91,26 @@ class GatewayMiddleware:
         finally:
             metrics.in_flight.dec()
             status = seen[0]
-            metrics.observe(scope["method"], self._route_label(scope), status,
-                            time.perf_counter() - start)  # fmt: skip
+            metrics.observe(
+                scope["method"], self._route_label(scope), status, time.perf_counter() - start
+            )
             if status >= 500:
                 log.error("status=%d method=%s path=%s", status, scope["method"], path)
 
     async def _injected(self, scope: Scope, send: Send, status: int) -> None:
-        log.error("status=%d method=%s path=%s injected=drill", status, scope["method"],
-                  scope["path"])  # fmt: skip
+        log.error(
+            "status=%d method=%s path=%s injected=drill", status, scope["method"], scope["path"]
+        )
         body = error_body(status, "internal server error (drill fault: error_rate)", "api_error")
-        await send({
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()), self._release_header],
-        })  # fmt: skip
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    self._release_header,
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})

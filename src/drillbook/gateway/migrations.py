@@ -38,7 +38,11 @@ class Migration:
     description: str
     up_sql: str
     down_sql: str | None
-    source: Path
+    up_path: Path
+
+    @property
+    def source(self) -> Path:
+        return self.up_path.parent
 
     @property
     def checksum(self) -> bytes:
@@ -70,16 +74,16 @@ def discover(sources: Iterable[Path]) -> list[Migration]:
     for source in sources:
         if not source.is_dir():
             raise MigrationError(f"migrations directory {str(source)!r} does not exist")
-        overridden: set[int] = set()
+        seen_here: set[int] = set()
         for path in sorted(source.iterdir()):
             match = _NAME.match(path.name)
             if not match:
                 continue
             version, desc, direction = int(match[1]), match[2], match[3]
-            if version in found and version not in overridden:
-                found[version] = {}  # the whole pair comes from the overriding source
-                overridden.add(version)
-            found.setdefault(version, {})[direction] = path
+            if version not in seen_here:
+                found[version] = {}  # the whole pair comes from the latest source having it
+                seen_here.add(version)
+            found[version][direction] = path
             names[version] = desc
     out = []
     for version in sorted(found):
@@ -92,10 +96,13 @@ def discover(sources: Iterable[Path]) -> list[Migration]:
         down = files.get("down")
         out.append(
             Migration(
-                version, names[version], files["up"].read_text(),
-                down.read_text() if down else None, files["up"].parent,
+                version,
+                names[version],
+                files["up"].read_text(),
+                down.read_text() if down else None,
+                files["up"],
             )
-        )  # fmt: skip
+        )
     return out
 
 
@@ -199,7 +206,7 @@ class Migrator:
             if local.checksum != row.checksum:
                 raise MigrationError(
                     f"migration {row.version} ({row.description}) was modified after it was "
-                    f"applied: checksum of {str(local.source)!r} differs from the one recorded"
+                    f"applied: checksum of {str(local.up_path)!r} differs from the one recorded"
                 )
 
     def up(self, to: int | None = None) -> list[int]:
@@ -229,10 +236,7 @@ class Migrator:
                 applied = self.applied(conn)
                 self._check(applied)
                 targets = sorted((a.version for a in applied), reverse=True)
-                if to is None:
-                    targets = targets[:1]
-                else:
-                    targets = [v for v in targets if v > to]
+                targets = targets[:1] if to is None else [v for v in targets if v > to]
                 for version in targets:
                     self._revert(conn, self._by_version[version])
                     done.append(version)
@@ -255,7 +259,7 @@ class Migrator:
                     conn.execute(record, (m.version, m.description, False, m.checksum, ms))
                     raise MigrationError(
                         f"migration {m.version} ({m.description}) failed and is now partially "
-                        f"applied: {_pg_message(exc, stmt, f"statement {i}")}"
+                        f"applied: {_pg_message(exc, stmt, f'statement {i}')}"
                     ) from exc
             ms = (time.perf_counter_ns() - start) // 1_000_000
             conn.execute(record, (m.version, m.description, True, m.checksum, ms))

@@ -116,10 +116,15 @@ async def call_deployment(
         prompt_tokens * info.input_cost_per_token + completion_tokens * info.output_cost_per_token
     )
     return Completion(
-        content=content, model_name=entry.model_name, deployment=params.model, provider=provider,
-        prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, cost_usd=cost,
+        content=content,
+        model_name=entry.model_name,
+        deployment=params.model,
+        provider=provider,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        cost_usd=cost,
         latency_s=delay,
-    )  # fmt: skip
+    )
 
 
 class Router:

@@ -7,6 +7,7 @@ and lock timeouts turn a frozen or locked database into errors within seconds, n
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -37,8 +38,13 @@ Conn = psycopg.Connection[tuple[Any, ...]]
 CONNECT_TIMEOUT_S = 3
 STATEMENT_TIMEOUT_MS = 5000
 PING_CACHE_S = 0.5
-_HUB_TABLES = ("llm_providers", "llm_provider_keys", "llm_models", "llm_routing_rules",
-               "llm_usage_analytics")  # fmt: skip
+_HUB_TABLES = (
+    "llm_providers",
+    "llm_provider_keys",
+    "llm_models",
+    "llm_routing_rules",
+    "llm_usage_analytics",
+)
 
 
 class PostgresStore:
@@ -78,10 +84,8 @@ class PostgresStore:
 
     def _drop(self) -> None:
         if self._conn is not None:
-            try:
+            with contextlib.suppress(psycopg.Error):
                 self._conn.close()
-            except psycopg.Error:
-                pass
         self._conn = None
 
     def ping(self) -> bool:
@@ -138,10 +142,11 @@ class PostgresStore:
             ).fetchall()
         )
         return [
-            AuditRecord(id=r[0], ts=r[1], actor=r[2], action=r[3], target=r[4], before=r[5],
-                        after=r[6])
+            AuditRecord(
+                id=r[0], ts=r[1], actor=r[2], action=r[3], target=r[4], before=r[5], after=r[6]
+            )
             for r in rows
-        ]  # fmt: skip
+        ]
 
     # -- providers, limits, flags ------------------------------------------------------------
 
@@ -155,7 +160,9 @@ class PostgresStore:
 
     def activate_provider(self, selection: ProviderSelection, audit: AuditDraft) -> None:
         def change(conn: Conn) -> None:
-            conn.execute("UPDATE providers SET is_active = false, updated_at = now() WHERE is_active")
+            conn.execute(
+                "UPDATE providers SET is_active = false, updated_at = now() WHERE is_active"
+            )
             conn.execute(
                 "INSERT INTO providers (name, is_active, active_model) VALUES (%s, true, %s) "
                 "ON CONFLICT (name) DO UPDATE SET is_active = true, "
@@ -173,10 +180,11 @@ class PostgresStore:
             ).fetchall()
         )
         return [
-            GovernanceLimit(limit_type=r[0], scope=r[1], soft_limit_usd=float(r[2]),
-                            hard_limit_usd=float(r[3]))
+            GovernanceLimit(
+                limit_type=r[0], scope=r[1], soft_limit_usd=float(r[2]), hard_limit_usd=float(r[3])
+            )
             for r in rows
-        ]  # fmt: skip
+        ]
 
     def put_limit(self, limit: GovernanceLimit, audit: AuditDraft) -> None:
         self._write(
@@ -222,7 +230,9 @@ class PostgresStore:
         )
         if row is None:
             return None
-        return ConfigValue(namespace=row[0], key=row[1], env=row[2], value=row[3], created_at=row[4])
+        return ConfigValue(
+            namespace=row[0], key=row[1], env=row[2], value=row[3], created_at=row[4]
+        )
 
     def put_config_value(
         self, namespace: str, key: str, env: str, value: JsonValue, audit: AuditDraft
@@ -246,10 +256,16 @@ class PostgresStore:
             lambda c: c.execute(
                 "INSERT INTO virtual_keys (token_hash, key_alias, models, blocked, expires_at, "
                 "created_at) VALUES (%s, %s, %s, %s, %s, %s)",
-                (key.token_hash, key.key_alias, list(key.models), key.blocked, key.expires_at,
-                 key.created_at),
+                (
+                    key.token_hash,
+                    key.key_alias,
+                    list(key.models),
+                    key.blocked,
+                    key.expires_at,
+                    key.created_at,
+                ),
             ),
-        )  # fmt: skip
+        )
 
     def find_key(self, token_hash: str) -> VirtualKey | None:
         row = self._run(
@@ -261,8 +277,14 @@ class PostgresStore:
         )
         if row is None:
             return None
-        return VirtualKey(token_hash=row[0], key_alias=row[1], models=tuple(row[2] or ()),
-                          blocked=row[3], expires_at=row[4], created_at=row[5])  # fmt: skip
+        return VirtualKey(
+            token_hash=row[0],
+            key_alias=row[1],
+            models=tuple(row[2] or ()),
+            blocked=row[3],
+            expires_at=row[4],
+            created_at=row[5],
+        )
 
     def delete_key(self, token_hash: str, audit: AuditDraft) -> bool:
         def tx(conn: Conn) -> bool:
@@ -288,9 +310,14 @@ class PostgresStore:
             counts = [_count(conn, t) for t in _HUB_TABLES]
             layouts = _count(conn, "llm_hub_layouts") if present[1] else None
             return HubCounts(
-                available=True, providers=counts[0], provider_keys=counts[1], models=counts[2],
-                routing_rules=counts[3], usage_rows=counts[4], hub_layouts=layouts,
-            )  # fmt: skip
+                available=True,
+                providers=counts[0],
+                provider_keys=counts[1],
+                models=counts[2],
+                routing_rules=counts[3],
+                usage_rows=counts[4],
+                hub_layouts=layouts,
+            )
 
         return self._run(count)
 
@@ -307,4 +334,3 @@ def _count(conn: Conn, table: str) -> int:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
-

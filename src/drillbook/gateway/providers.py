@@ -76,8 +76,15 @@ class ProviderBook:
     def metrics(self, provider: str) -> ProviderMetrics:
         stats, window = self._window(provider)
         if stats is None:
-            return ProviderMetrics(requests=0, errors=0, window_requests=0, error_rate=0.0,
-                                   latency_p50_ms=None, latency_p95_ms=None, spend_usd=0.0)  # fmt: skip
+            return ProviderMetrics(
+                requests=0,
+                errors=0,
+                window_requests=0,
+                error_rate=0.0,
+                latency_p50_ms=None,
+                latency_p95_ms=None,
+                spend_usd=0.0,
+            )
         lat = sorted(r[1] * 1000.0 for r in window if r[2])
         fails = sum(1 for r in window if not r[2])
         return ProviderMetrics(

@@ -22,9 +22,10 @@ class Release:
 
 RELEASES: dict[str, Release] = {
     "v1": Release("v1", "classic llm management pages", unified_hub=False, migration_target=2),
-    "v2": Release("v2", "unified llm hub behind FEATURE_UNIFIED_LLM_HUB", unified_hub=True,
-                  migration_target=3),
-}  # fmt: skip
+    "v2": Release(
+        "v2", "unified llm hub behind FEATURE_UNIFIED_LLM_HUB", unified_hub=True, migration_target=3
+    ),
+}
 
 
 class UnknownReleaseError(ValueError):

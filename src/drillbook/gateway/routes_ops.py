@@ -35,9 +35,10 @@ def _provider_view(g: Gateway, name: str, active: ProviderSelection) -> dict[str
         "is_active": name == active.name,
         "active_model": active.model if name == active.name else None,
         "models": [e.model_name for e in entries],
-        "api_base": next((e.litellm_params.api_base for e in entries if e.litellm_params.api_base),
-                         None),
-    }  # fmt: skip
+        "api_base": next(
+            (e.litellm_params.api_base for e in entries if e.litellm_params.api_base), None
+        ),
+    }
 
 
 @router.get("/providers")
@@ -64,13 +65,27 @@ async def test_connection(request: Request, name: str) -> Response:
     except ProviderError as exc:
         record_failures(request, [exc])
         # No "success" anywhere in a failure: seed 003's script greps for that word.
-        return json_response({"provider": name, "status": "failed", "connected": False,
-                              "connection_status": g.providers.status(name, g.faults),
-                              "error": exc.message}, 502)  # fmt: skip
+        return json_response(
+            {
+                "provider": name,
+                "status": "failed",
+                "connected": False,
+                "connection_status": g.providers.status(name, g.faults),
+                "error": exc.message,
+            },
+            502,
+        )
     ms = round((time.perf_counter() - start) * 1000, 3)
-    return json_response({"provider": name, "status": "success", "connected": True,
-                          "connection_status": g.providers.status(name, g.faults),
-                          "latency_ms": ms, "model": entry.model_name})  # fmt: skip
+    return json_response(
+        {
+            "provider": name,
+            "status": "success",
+            "connected": True,
+            "connection_status": g.providers.status(name, g.faults),
+            "latency_ms": ms,
+            "model": entry.model_name,
+        }
+    )
 
 
 @router.post("/providers/{name}/preflight")
@@ -79,21 +94,33 @@ async def preflight(request: Request, name: str) -> Response:
     g = gateway(request)
     _provider(g, name)
     entries = [e for e in g.loaded.config.model_list if e.litellm_params.provider == name]
-    missing = sorted({e.litellm_params.api_key_ref.removeprefix("os.environ/")
-                      for e in entries
-                      if e.litellm_params.api_key_ref and e.litellm_params.api_key is None})  # fmt: skip
+    missing = sorted(
+        {
+            e.litellm_params.api_key_ref.removeprefix("os.environ/")
+            for e in entries
+            if e.litellm_params.api_key_ref and e.litellm_params.api_key is None
+        }
+    )
     status = g.providers.status(name, g.faults)
     over = g.over_hard_limit(name)
     checks = [
         {"name": "deployments", "passed": bool(entries), "detail": f"{len(entries)} configured"},
-        {"name": "api_key", "passed": not missing,
-         "detail": f"not set: {', '.join(missing)}" if missing else "set"},
+        {
+            "name": "api_key",
+            "passed": not missing,
+            "detail": f"not set: {', '.join(missing)}" if missing else "set",
+        },
         {"name": "connection", "passed": status != "offline", "detail": status},
-        {"name": "governance", "passed": over is None,
-         "detail": f"hard limit {over.scope!r} reached" if over else "within limits"},
-    ]  # fmt: skip
+        {
+            "name": "governance",
+            "passed": over is None,
+            "detail": f"hard limit {over.scope!r} reached" if over else "within limits",
+        },
+    ]
     ready = all(c["passed"] for c in checks)
-    return json_response({"provider": name, "ready": ready, "checks": checks}, 200 if ready else 412)
+    return json_response(
+        {"provider": name, "ready": ready, "checks": checks}, 200 if ready else 412
+    )
 
 
 class Activation(BaseModel):
@@ -109,15 +136,20 @@ async def activate(request: Request, name: str) -> Response:
     try:
         body = Activation.model_validate(await json_body(request))
     except ValidationError as exc:
-        raise ApiError(400, "expected an empty body or {\"model\": \"model-name\"}") from exc
+        raise ApiError(400, 'expected an empty body or {"model": "model-name"}') from exc
     if body.model is not None and g.router.first_for_provider(name, body.model) is None:
         raise ApiError(400, f"provider {name!r} does not serve model {body.model!r}")
     before = await blocking(g.activate, ProviderSelection(name=name, model=body.model), who)
-    return json_response({
-        "status": "activated", "active_provider": name, "active_model": body.model,
-        "previous_provider": before.name, "previous_model": before.model,
-        "connection_status": g.providers.status(name, g.faults),
-    })  # fmt: skip
+    return json_response(
+        {
+            "status": "activated",
+            "active_provider": name,
+            "active_model": body.model,
+            "previous_provider": before.name,
+            "previous_model": before.model,
+            "connection_status": g.providers.status(name, g.faults),
+        }
+    )
 
 
 @router.get("/providers/{name}/status")
@@ -127,8 +159,14 @@ async def provider_status(request: Request, name: str) -> Response:
     active = await blocking(g.active, fresh=True)
     view = _provider_view(g, _provider(g, name), active)
     m = g.providers.metrics(name)
-    return json_response({**view, "error_rate": m.error_rate, "requests": m.requests,
-                          "latency_p95_ms": m.latency_p95_ms})  # fmt: skip
+    return json_response(
+        {
+            **view,
+            "error_rate": m.error_rate,
+            "requests": m.requests,
+            "latency_p95_ms": m.latency_p95_ms,
+        }
+    )
 
 
 @router.get("/providers/{name}/metrics")
@@ -195,12 +233,18 @@ async def governance_status(request: Request) -> Response:
     rows = []
     for limit in limits:
         spend = g.providers.spend(limit.scope if limit.limit_type == "per_provider" else None)
-        rows.append({**limit.model_dump(), "spend_usd": round(spend, 6),
-                     "status": _limit_status(spend, limit)})  # fmt: skip
+        rows.append(
+            {
+                **limit.model_dump(),
+                "spend_usd": round(spend, 6),
+                "status": _limit_status(spend, limit),
+            }
+        )
     order = ["ok", "soft_limit_exceeded", "hard_limit_exceeded"]
     worst = max((str(r["status"]) for r in rows), key=order.index, default="ok")
-    return json_response({"status": worst, "total_spend_usd": round(g.providers.spend(), 6),
-                          "limits": rows})  # fmt: skip
+    return json_response(
+        {"status": worst, "total_spend_usd": round(g.providers.spend(), 6), "limits": rows}
+    )
 
 
 # -- audit, alerts -----------------------------------------------------------------------------
@@ -220,27 +264,47 @@ def _alerts(g: Gateway) -> list[dict[str, str]]:
         status = g.providers.status(p, g.faults)
         if status != "online":
             sev = "critical" if status == "offline" else "warning"
-            out.append({"severity": sev, "source": f"provider:{p}",
-                        "message": f"provider {p!r} is {status}"})  # fmt: skip
+            out.append(
+                {
+                    "severity": sev,
+                    "source": f"provider:{p}",
+                    "message": f"provider {p!r} is {status}",
+                }
+            )
     if g.store.kind == "postgres" and not g.store.ping():
-        out.append({"severity": "critical", "source": "database",
-                    "message": "database unreachable"})  # fmt: skip
+        out.append(
+            {"severity": "critical", "source": "database", "message": "database unreachable"}
+        )
     if g.migration_error:
         out.append({"severity": "critical", "source": "migrations", "message": g.migration_error})
     count, rate, p95 = g.metrics.recent.summary(60.0, time.monotonic())
     if count >= 20 and rate > 0.02:
-        out.append({"severity": "critical" if rate > 0.05 else "warning", "source": "error_rate",
-                    "message": f"error rate {rate:.1%} over the last {count} requests (60 s)"})  # fmt: skip
+        out.append(
+            {
+                "severity": "critical" if rate > 0.05 else "warning",
+                "source": "error_rate",
+                "message": f"error rate {rate:.1%} over the last {count} requests (60 s)",
+            }
+        )
     if p95 is not None and count >= 20 and p95 > 2.0:
-        out.append({"severity": "warning", "source": "latency",
-                    "message": f"p95 latency {p95 * 1000:.0f} ms over the last 60 s"})  # fmt: skip
+        out.append(
+            {
+                "severity": "warning",
+                "source": "latency",
+                "message": f"p95 latency {p95 * 1000:.0f} ms over the last 60 s",
+            }
+        )
     for limit in g.limits:
         spend = g.providers.spend(limit.scope if limit.limit_type == "per_provider" else None)
-        status = _limit_status(spend, limit)
-        if status != "ok":
-            out.append({"severity": "critical" if status.startswith("hard") else "warning",
-                        "source": f"governance:{limit.scope}",
-                        "message": f"{status.replace('_', ' ')}: {spend:.4f} usd"})  # fmt: skip
+        state = _limit_status(spend, limit)
+        if state != "ok":
+            out.append(
+                {
+                    "severity": "critical" if state.startswith("hard") else "warning",
+                    "source": f"governance:{limit.scope}",
+                    "message": f"{state.replace('_', ' ')}: {spend:.4f} usd",
+                }
+            )
     return out
 
 
@@ -251,8 +315,11 @@ async def alerts(request: Request, severity: str | None = None) -> Response:
     found = await blocking(_alerts, g)
     if severity:
         found = [a for a in found if a["severity"] == severity]
-    summary = {s: sum(1 for a in found if a["severity"] == s) for s in ("critical", "warning", "info")}
-    return json_response({"alerts": found, "summary": {**summary, "total": len(found)}})
+    summary: dict[str, int] = {
+        s: sum(1 for a in found if a["severity"] == s) for s in ("critical", "warning", "info")
+    }
+    summary["total"] = len(found)
+    return json_response({"alerts": found, "summary": summary})
 
 
 # -- feature flags, configs --------------------------------------------------------------------
@@ -272,18 +339,23 @@ async def put_flag(request: Request, flag: str) -> Response:
     g = gateway(request)
     body = await json_body(request)
     if not isinstance(body, dict):
-        raise ApiError(400, "expected {\"enabled\": bool, \"rollout_percentage\": 0-100}")
+        raise ApiError(400, 'expected {"enabled": bool, "rollout_percentage": 0-100}')
     enabled = body.get("enabled")
     default_pct = 100 if enabled else 0
     try:
-        record = FeatureFlag.model_validate({"name": flag, "enabled": enabled,
-                                             "rollout_percentage": body.get("rollout_percentage",
-                                                                            default_pct)})  # fmt: skip
+        record = FeatureFlag.model_validate(
+            {
+                "name": flag,
+                "enabled": enabled,
+                "rollout_percentage": body.get("rollout_percentage", default_pct),
+            }
+        )
     except ValidationError as exc:
         raise ApiError(400, f"invalid flag: {exc.errors()[0]['msg']}") from exc
     view = await blocking(g.put_flag, record, who)
-    return json_response({**view.model_dump(), "overridden_by_environment":
-                          view.source == "environment"})  # fmt: skip
+    return json_response(
+        {**view.model_dump(), "overridden_by_environment": view.source == "environment"}
+    )
 
 
 class ConfigPut(BaseModel):
@@ -293,7 +365,9 @@ class ConfigPut(BaseModel):
 
 
 @router.get("/configs/{namespace}/{key}")
-async def get_config(request: Request, namespace: str, key: str, env: str = "production") -> Response:
+async def get_config(
+    request: Request, namespace: str, key: str, env: str = "production"
+) -> Response:
     await ops_caller(request)
     g = gateway(request)
     row = await blocking(g.store.config_value, namespace, key, env)
@@ -304,17 +378,23 @@ async def get_config(request: Request, namespace: str, key: str, env: str = "pro
 
 @router.put("/configs/{namespace}/{key}")
 @router.post("/configs/{namespace}/{key}")
-async def put_config(request: Request, namespace: str, key: str, env: str = "production") -> Response:
+async def put_config(
+    request: Request, namespace: str, key: str, env: str = "production"
+) -> Response:
     who = await ops_caller(request)
     g = gateway(request)
     try:
         body = ConfigPut.model_validate(await json_body(request))
     except ValidationError as exc:
-        raise ApiError(400, "expected {\"value\": <json>}") from exc
+        raise ApiError(400, 'expected {"value": <json>}') from exc
     env = body.env or env
     before = await blocking(g.store.config_value, namespace, key, env)
-    audit = AuditDraft(actor=who.name, action="config.set", target=f"{namespace}/{key}?env={env}",
-                       before=before.value if before else None, after=body.value)  # fmt: skip
+    audit = AuditDraft(
+        actor=who.name,
+        action="config.set",
+        target=f"{namespace}/{key}?env={env}",
+        before=before.value if before else None,
+        after=body.value,
+    )
     row = await blocking(g.store.put_config_value, namespace, key, env, body.value, audit)
     return json_response(row, 201 if before is None else 200)
-

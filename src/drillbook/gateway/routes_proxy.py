@@ -58,12 +58,21 @@ async def _stream(c: Completion) -> AsyncIterator[bytes]:
         delta = {"content": word if i == 0 else " " + word}
         if i == 0:
             delta["role"] = "assistant"
-        chunk = {"id": ident, "object": "chat.completion.chunk", "created": int(time.time()),
-                 "model": c.model_name,
-                 "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}  # fmt: skip
+        chunk = {
+            "id": ident,
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": c.model_name,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": None}],
+        }
         yield b"data: " + to_json(chunk) + b"\n\n"
-    end = {"id": ident, "object": "chat.completion.chunk", "created": int(time.time()),
-           "model": c.model_name, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}  # fmt: skip
+    end = {
+        "id": ident,
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": c.model_name,
+        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+    }
     yield b"data: " + to_json(end) + b"\n\ndata: [DONE]\n\n"
 
 
@@ -82,17 +91,19 @@ async def chat_completions(request: Request) -> Response:
     if not chat.model:
         raise ApiError(400, "invalid chat request: 'model' is required")
     if not g.router.has(chat.model):
-        raise ApiError(
-            404, f"model {chat.model!r} is not served here; known: {', '.join(g.loaded.config.model_names())}",
-            "model_not_found",
-        )  # fmt: skip
+        known = ", ".join(g.loaded.config.model_names())
+        raise ApiError(404, f"model {chat.model!r} is not served here; known: {known}", "not_found")
     if not who.allows(chat.model):
         raise ApiError(403, f"key {who.name!r} may not use model {chat.model!r}", "auth_error")
     for entry in g.router.entries(chat.model):
         limit = g.over_hard_limit(entry.litellm_params.provider)
         if limit is not None:
-            raise ApiError(429, f"budget exceeded: {limit.limit_type} {limit.scope!r} hard limit "
-                           f"{limit.hard_limit_usd} usd", "budget_exceeded")  # fmt: skip
+            raise ApiError(
+                429,
+                f"budget exceeded: {limit.limit_type} {limit.scope!r} hard limit "
+                f"{limit.hard_limit_usd} usd",
+                "budget_exceeded",
+            )
     completion, failures = await g.router.complete(chat.model, chat, g.faults)
     record_failures(request, failures)
     if completion is None:
@@ -114,11 +125,15 @@ def _models(request: Request, allowed: tuple[str, ...]) -> Response:
     g = gateway(request)
     owner = {e.model_name: e.litellm_params.provider for e in g.loaded.config.model_list}
     data = [
-        {"id": name, "object": "model", "created": int(g.started_at.timestamp()),
-         "owned_by": owner[name]}
+        {
+            "id": name,
+            "object": "model",
+            "created": int(g.started_at.timestamp()),
+            "owned_by": owner[name],
+        }
         for name in g.loaded.config.model_names()
         if not allowed or name in allowed
-    ]  # fmt: skip
+    ]
     return json_response({"object": "list", "data": data})
 
 
@@ -147,12 +162,15 @@ async def model_health(request: Request) -> Response:
     if g.store.kind == "postgres":
         db = "connected" if await blocking(g.store.ping) else "disconnected"
     body = {
-        "healthy_endpoints": healthy, "unhealthy_endpoints": unhealthy,
-        "healthy_count": len(healthy), "unhealthy_count": len(unhealthy),
-        "checks": {"database": {"status": "healthy" if db != "disconnected" else "unhealthy",
-                                "db": db},
-                   "cache": {"status": "healthy"}},
-    }  # fmt: skip
+        "healthy_endpoints": healthy,
+        "unhealthy_endpoints": unhealthy,
+        "healthy_count": len(healthy),
+        "unhealthy_count": len(unhealthy),
+        "checks": {
+            "database": {"status": "healthy" if db != "disconnected" else "unhealthy", "db": db},
+            "cache": {"status": "healthy"},
+        },
+    }
     return json_response(body, 200 if healthy else 503)
 
 
@@ -190,18 +208,36 @@ async def generate_key(request: Request) -> Response:
         raise ApiError(400, f"invalid key request: {exc.errors()[0]['msg']}") from exc
     unknown = [m for m in spec.models if not g.router.has(m)]
     if unknown:
-        raise ApiError(400, f"unknown models {unknown}; known: {list(g.loaded.config.model_names())}")
+        raise ApiError(
+            400, f"unknown models {unknown}; known: {list(g.loaded.config.model_names())}"
+        )
     key = "sk-" + secrets.token_urlsafe(24)
-    record = VirtualKey(token_hash=hash_key(key), key_alias=spec.key_alias,
-                        models=tuple(spec.models), blocked=spec.blocked,
-                        expires_at=_expiry(spec.duration), created_at=datetime.now(UTC))  # fmt: skip
-    audit = AuditDraft(actor=who.name, action="key.generate", target=spec.key_alias or "",
-                       after=record.model_dump(mode="json", exclude={"token_hash"}))  # fmt: skip
+    record = VirtualKey(
+        token_hash=hash_key(key),
+        key_alias=spec.key_alias,
+        models=tuple(spec.models),
+        blocked=spec.blocked,
+        expires_at=_expiry(spec.duration),
+        created_at=datetime.now(UTC),
+    )
+    audit = AuditDraft(
+        actor=who.name,
+        action="key.generate",
+        target=spec.key_alias or "",
+        after=record.model_dump(mode="json", exclude={"token_hash"}),
+    )
     await blocking(g.store.add_key, record, audit)
     g.auth.forget(record.token_hash)
     expires = record.expires_at.isoformat() if record.expires_at else None
-    return json_response({"key": key, "key_alias": spec.key_alias, "models": spec.models,
-                          "expires": expires, "blocked": spec.blocked})  # fmt: skip
+    return json_response(
+        {
+            "key": key,
+            "key_alias": spec.key_alias,
+            "models": spec.models,
+            "expires": expires,
+            "blocked": spec.blocked,
+        }
+    )
 
 
 class DeleteKeys(BaseModel):
@@ -216,7 +252,7 @@ async def delete_keys(request: Request) -> Response:
     try:
         spec = DeleteKeys.model_validate(await json_body(request))
     except ValidationError as exc:
-        raise ApiError(400, "expected {\"keys\": [\"sk-...\"]}") from exc
+        raise ApiError(400, 'expected {"keys": ["sk-..."]}') from exc
     deleted = 0
     for key in spec.keys:
         token_hash = hash_key(key)

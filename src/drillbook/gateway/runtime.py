@@ -58,14 +58,18 @@ def read_env_file(path: Path) -> dict[str, str]:
     try:
         lines = path.read_text().splitlines()
     except OSError as exc:
-        raise ConfigError([Problem(str(path), None, None, "", f"cannot read env file: {exc}")]) from exc
+        raise ConfigError(
+            [Problem(str(path), None, None, "", f"cannot read env file: {exc}")]
+        ) from exc
     for number, raw in enumerate(lines, 1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
         key, sep, value = line.removeprefix("export ").partition("=")
         if not sep or not key.strip():
-            raise ConfigError([Problem(str(path), number, 1, "", f"expected KEY=VALUE, got {raw!r}")])
+            raise ConfigError(
+                [Problem(str(path), number, 1, "", f"expected KEY=VALUE, got {raw!r}")]
+            )
         out[key.strip()] = value.strip().strip("'\"")
     return out
 
@@ -144,7 +148,7 @@ class Gateway:
             self.migration_error = None
         except MigrationError as exc:
             self.migration_error = str(exc)
-            log.error("migrations failed: %s", exc)
+            log.error("migrations failed: %s", exc)  # noqa: TRY400 - the message is the story
         self.refresh_from_store()
 
     def start(self) -> None:
@@ -171,9 +175,16 @@ class Gateway:
                 new = load_config(self.options.config_path, self.base_env())
             except ConfigError as exc:
                 self.metrics.reload(ok=False)
-                log.error("config reload rejected, still serving %s: %s", before.short_hash, exc)
-                self._audit(actor, "config.reload_rejected", str(self.options.config_path),
-                            before.short_hash, str(exc))  # fmt: skip
+                log.error(  # noqa: TRY400 - a rejected file is expected, not a crash
+                    "config reload rejected, still serving %s: %s", before.short_hash, exc
+                )
+                self._audit(
+                    actor,
+                    "config.reload_rejected",
+                    str(self.options.config_path),
+                    before.short_hash,
+                    str(exc),
+                )
                 raise
             self.loaded, self.router = new, Router(new.config)
             self.config_loaded_at = datetime.now(UTC)
@@ -183,14 +194,20 @@ class Gateway:
             if self._database_url() != self.database_url:
                 log.warning("database_url changed in the config; a restart is needed to use it")
             log.info("config reloaded: %s -> %s", before.short_hash, new.short_hash)
-            self._audit(actor, "config.reload", str(self.options.config_path),
-                        before.short_hash, new.short_hash)  # fmt: skip
+            self._audit(
+                actor,
+                "config.reload",
+                str(self.options.config_path),
+                before.short_hash,
+                new.short_hash,
+            )
             return new
 
     def _audit(self, actor: str, action: str, target: str, before: str, after: str) -> None:
         try:
-            self.store.record(AuditDraft(actor=actor, action=action, target=target,
-                                         before=before, after=after))  # fmt: skip
+            self.store.record(
+                AuditDraft(actor=actor, action=action, target=target, before=before, after=after)
+            )
         except StoreError as exc:
             log.warning("could not audit %s: %s", action, exc)
 
@@ -216,21 +233,29 @@ class Gateway:
     def activate(self, selection: ProviderSelection, who: Principal) -> ProviderSelection:
         before = self.active(fresh=True)
         audit = AuditDraft(
-            actor=who.name, action="provider.activate", target=selection.name,
-            before=before.model_dump(), after=selection.model_dump(),
-        )  # fmt: skip
+            actor=who.name,
+            action="provider.activate",
+            target=selection.name,
+            before=before.model_dump(),
+            after=selection.model_dump(),
+        )
         self.store.activate_provider(selection, audit)
         self._active = selection
         log.info("provider activated: %s -> %s (by %s)", before.name, selection.name, who.name)
         return before
 
     def put_limit(self, limit: GovernanceLimit, who: Principal) -> None:
-        before = next((x for x in self.limits if (x.limit_type, x.scope) ==
-                       (limit.limit_type, limit.scope)), None)  # fmt: skip
+        before = next(
+            (x for x in self.limits if (x.limit_type, x.scope) == (limit.limit_type, limit.scope)),
+            None,
+        )
         audit = AuditDraft(
-            actor=who.name, action="governance.limit", target=f"{limit.limit_type}:{limit.scope}",
-            before=before.model_dump() if before else None, after=limit.model_dump(),
-        )  # fmt: skip
+            actor=who.name,
+            action="governance.limit",
+            target=f"{limit.limit_type}:{limit.scope}",
+            before=before.model_dump() if before else None,
+            after=limit.model_dump(),
+        )
         self.store.put_limit(limit, audit)
         self.limits = self.store.limits()
 
@@ -265,13 +290,22 @@ class Gateway:
 
     @staticmethod
     def _flag_view(name: str, enabled: bool, pct: int, source: str) -> FlagView:
-        return FlagView(flag=name, enabled=enabled, source=source,
-                        config={"enabled": enabled, "rollout_percentage": pct})  # fmt: skip
+        return FlagView(
+            flag=name,
+            enabled=enabled,
+            source=source,
+            config={"enabled": enabled, "rollout_percentage": pct},
+        )
 
     def put_flag(self, flag: FeatureFlag, who: Principal) -> FlagView:
         before = self.flag(flag.name)
-        audit = AuditDraft(actor=who.name, action="feature_flag.set", target=flag.name,
-                           before=before.model_dump(), after=flag.model_dump())  # fmt: skip
+        audit = AuditDraft(
+            actor=who.name,
+            action="feature_flag.set",
+            target=flag.name,
+            before=before.model_dump(),
+            after=flag.model_dump(),
+        )
         self.store.put_flag(flag, audit)
         return self.flag(flag.name)
 

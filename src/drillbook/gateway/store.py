@@ -51,9 +51,14 @@ class AuditDraft(_Record):
     after: JsonValue = None
 
 
-class AuditRecord(AuditDraft):
+class AuditRecord(_Record):
     id: int
     ts: datetime
+    actor: str
+    action: str
+    target: str = ""
+    before: JsonValue = None
+    after: JsonValue = None
 
 
 class ProviderSelection(_Record):

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.live import Live
 from rich.spinner import Spinner
 from rich.table import Table
@@ -20,7 +20,7 @@ from rich.text import Text
 from drillbook.measure import Figure
 from drillbook.redact import Redactor
 from drillbook.report import BaseListener
-from drillbook.verdict import Status
+from drillbook.verdict import Finding, Status
 
 if TYPE_CHECKING:
     from drillbook.journal import FaultRecord, Phase, Sample, StepRecord
@@ -201,8 +201,12 @@ def render_run(result: RunResult) -> RenderableType:
     parts: list[RenderableType] = [Text(""), head]
     if result.measurements.steps:
         parts.append(_steps_table(result))
-    parts.append(_figures_table(result.measurements.figures()))
-    parts.append(_findings_table(result))
+    m = result.measurements
+    figures = m.figures()
+    if not m.tables:  # no data check declared: three "not measured" rows say nothing
+        figures = tuple(f for f in figures if f.unit != "rows")
+    parts.append(_figures_table(figures))
+    parts.append(_Findings(result.verdict.findings))
     if result.report_dir is not None:
         parts.append(Text(f"reports: {result.report_dir}", style="dim"))
     return Group(*parts)
@@ -210,7 +214,7 @@ def render_run(result: RunResult) -> RenderableType:
 
 def _steps_table(result: RunResult) -> Table:
     table = Table(title="steps", title_justify="left", show_edge=False)
-    for name in ("step", "kind", "duration", "result"):
+    for name in ("step", "what", "duration", "result"):
         table.add_column(name, justify="right" if name == "duration" else "left")
     for s in result.measurements.steps:
         if s.skipped:
@@ -221,7 +225,8 @@ def _steps_table(result: RunResult) -> Table:
             outcome = Text(f"failed (exit {s.exit_code})", style="red")
         else:
             outcome = Text("ok", style="green")
-        table.add_row(Text(f"{s.phase}[{s.index}] {s.id or ''}".rstrip()), Text(s.kind),
+        table.add_row(Text(f"{s.phase}[{s.index}] {s.id or ''}".rstrip()),
+                      Text(s.description or s.kind),
                       f"{s.duration:.2f} s", outcome)
     return table
 
@@ -238,13 +243,29 @@ def _figures_table(figures: tuple[Figure, ...]) -> Table:
     return table
 
 
-def _findings_table(result: RunResult) -> Table:
-    table = Table(title="findings", title_justify="left", show_edge=False)
-    for name in ("status", "criterion", "code", "message"):
-        table.add_column(name, ratio=1 if name == "message" else None)
-    for f in result.verdict.findings:
-        table.add_row(status_text(f.status), Text(f.criterion), Text(f.code.value), Text(f.message))
-    return table
+class _Findings:
+    """A table when there is room for the messages, one line per finding when there is not."""
+
+    WIDE = 110
+
+    def __init__(self, findings: tuple[Finding, ...]) -> None:
+        self.findings = findings
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if options.max_width >= self.WIDE:
+            table = Table(title="findings", title_justify="left", show_edge=False)
+            for name in ("status", "criterion", "code", "message"):
+                table.add_column(name, ratio=1 if name == "message" else None,
+                                 no_wrap=name != "message")
+            for f in self.findings:
+                table.add_row(status_text(f.status), Text(f.criterion), Text(f.code.value),
+                              Text(f.message))
+            yield table
+            return
+        yield Text("findings", style="italic")
+        for f in self.findings:
+            yield Text.assemble(status_text(f.status), f"  {f.criterion}  ",
+                                (f.code.value, "bold"), f"  {f.message}")
 
 
 def render_suite(suite: SuiteResult) -> RenderableType:

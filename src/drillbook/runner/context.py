@@ -152,7 +152,5 @@ class RunContext:
             ):
                 raise StepError(f"${{{ref}}}: service {name!r} has no {field!r}")
             return str(value)
-        raise StepError(
-            f"${{{ref}}}: unknown reference; "
-            "use steps.ID.stdout, services.NAME.FIELD, env.VAR or workdir"
-        )
+        # Anything else (${HOME} in a shell line) is the shell's business, not ours.
+        return "${" + ref + "}"

@@ -14,7 +14,7 @@ from drillbook.scenario.kinds import FaultSpec, StepOutcome, StepSpec
 def describe_step(step: StepSpec) -> str:
     if step.description:
         return step.description
-    for field in ("run", "command", "action", "sql", "url", "file", "seconds"):
+    for field in ("run", "command", "action", "sql", "url", "file", "duration"):
         value = getattr(step, field, None)
         if value:
             text = " ".join(value) if isinstance(value, list) else str(value)

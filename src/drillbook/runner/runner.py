@@ -21,6 +21,7 @@ from drillbook.errors import DrillbookError, ProvisionError
 from drillbook.grade import grade
 from drillbook.journal import Phase, ProbeSample, Recorder
 from drillbook.measure import measure
+from drillbook.probes import close_connections
 from drillbook.redact import Redactor
 from drillbook.report import BaseListener, RunListener
 from drillbook.result import RunResult
@@ -308,11 +309,12 @@ class _Drill:
         self.control = ControlServer(
             self.ctx.run_id,
             self.ctx.services,
-            on_action=lambda action, name, ok: rec.mark(
-                "ctl", action=action, service=name, ok=str(ok).lower()
-            ),
+            on_action=lambda action, name, ok: self._ctl_mark(action, name, ok),
         )
         self.control.start()
+
+    def _ctl_mark(self, action: str, name: str, ok: bool) -> None:
+        self.recorder.mark("ctl", action=action, service=name, ok=str(ok).lower())
 
     def teardown(self, report_dir: Path) -> None:
         rec = self.recorder
@@ -321,6 +323,7 @@ class _Drill:
         self.listener.on_phase("teardown")
         if self.sampler is not None:
             self.sampler.stop()
+        close_connections()  # cached probe connections must not outlive the server
         if self.control is not None:
             self.control.close()
         if self.injected:

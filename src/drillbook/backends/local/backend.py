@@ -55,6 +55,10 @@ class LocalBackend:
 
     def provision(self, name: str, spec: ServiceSpec, *, timeout: float) -> ServiceHandle:
         with self._lock:
+            if self._torn_down:
+                raise ProvisionError(
+                    f"run {self.run_id} was torn down; nothing more can start in it"
+                )
             if name in self._handles:
                 raise ProvisionError(
                     f"service {name!r} is already provisioned in run {self.run_id}"
@@ -76,17 +80,45 @@ class LocalBackend:
             )
         if isinstance(spec, S3Service):
             return provision_s3(name, spec, workdir=workdir, run=self._run, timeout=timeout)
-        as_command = getattr(spec, "as_command", None)
-        if not isinstance(spec, CommandService) and callable(as_command):
-            spec = as_command()
-        if isinstance(spec, CommandService):
+        command = spec if isinstance(spec, CommandService) else self._as_command(name, spec)
+        if command is not None:
             return provision_command(
-                name, spec, workdir=workdir, run=self._run, base_dir=self.base_dir, timeout=timeout
+                name,
+                command,
+                workdir=workdir,
+                run=self._run,
+                base_dir=self.base_dir,
+                timeout=timeout,
+                kind=spec.kind,
             )
         raise ProvisionError(
             f"service {name!r}: the local backend cannot run kind {spec.kind!r}; "
             "it runs postgres, s3, command and kinds that offer as_command()"
         )
+
+    def _as_command(self, name: str, spec: ServiceSpec) -> CommandService | None:
+        """The spec as a command, when its kind offers `as_command(*, database_url=None)`.
+
+        A spec with a `database` field naming a postgres service of the run gets that
+        service's DSN (it must be declared, and so provisioned, before it).
+        """
+        as_command = getattr(spec, "as_command", None)
+        if not callable(as_command):
+            return None
+        database = getattr(spec, "database", None)
+        if not isinstance(database, str):
+            command = as_command()
+        else:
+            db = self.handles().get(database)
+            if db is None or db.info.dsn is None:
+                raise ProvisionError(
+                    f"service {name!r} ({spec.kind}): its database {database!r} is not a postgres "
+                    "service provisioned before it; declare that service first"
+                )
+            command = as_command(database_url=db.info.dsn)
+        if not isinstance(command, CommandService):
+            raise ProvisionError(f"service {name!r}: {spec.kind}.as_command() gave no command")
+        return command
 
     def _run_runtime_dir(self) -> Path:
         with self._lock:

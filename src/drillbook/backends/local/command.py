@@ -21,6 +21,8 @@ from drillbook.backends.local.handle import LocalRun, ProcessService, start_new
 from drillbook.errors import ProvisionError
 from drillbook.services.command import CommandService
 
+_SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|API_KEY|ACCESS_KEY|PRIVATE_KEY", re.I)
+
 
 def env_prefix(name: str) -> str:
     """`gateway` -> GATEWAY, `auth-api` -> AUTH_API."""
@@ -29,6 +31,9 @@ def env_prefix(name: str) -> str:
 
 class CommandHandle(ProcessService):
     kind = "command"
+    # Without a health check, a start counts once the process has stayed up this long, so a
+    # command that dies at once on a bad config fails its start instead of passing it.
+    settle_seconds = 0.3
 
     def __init__(
         self,
@@ -39,7 +44,9 @@ class CommandHandle(ProcessService):
         run: LocalRun,
         base_dir: Path,
         port: int,
+        kind: str = "command",
     ) -> None:
+        self.kind = kind  # a kind run through as_command() (gateway) keeps its own name
         super().__init__(name, workdir=workdir, run=run, startup_timeout=spec.startup_timeout)
         self.spec = spec
         self.base_dir = base_dir
@@ -85,6 +92,13 @@ class CommandHandle(ProcessService):
             return f"nothing accepts connections on 127.0.0.1:{self.port}"
         return None  # no check configured: running is healthy
 
+    def _ready(self) -> str | None:
+        if self.spec.health.http is None and not self.spec.health.tcp:
+            up = (self.clock.now_ns() - self.started_ns) / 1e9
+            if up < self.settle_seconds:
+                return f"up {up:.2f}s of the {self.settle_seconds}s needed without a check"
+        return self._check()
+
     @property
     def config_path(self) -> Path | None:
         first = next(iter(self.spec.config_files), None)
@@ -103,11 +117,21 @@ class CommandHandle(ProcessService):
         )
 
     def env(self) -> Mapping[str, str]:
-        prefix = env_prefix(self.name)
+        # A command is known by its name (APP_URL); a kind such as gateway by its kind
+        # (GATEWAY_URL, GATEWAY_CONFIG), as the environment contract names it.
+        prefix = env_prefix(self.name if self.kind == "command" else self.kind)
         env = {f"{prefix}_URL": f"http://127.0.0.1:{self.port}"}
         if self.config_path is not None:
             env[f"{prefix}_CONFIG"] = str(self.config_path)
         return env
+
+    def secrets(self) -> tuple[str, ...]:
+        """Values of its environment whose names say they are secret (API_KEY, *_TOKEN, ...)."""
+        return tuple(
+            self._subst(value)
+            for key, value in self.spec.env.items()
+            if _SECRET_NAME.search(key) and value
+        )
 
     def facts(self) -> Mapping[str, str]:
         facts = dict(super().facts())
@@ -116,7 +140,14 @@ class CommandHandle(ProcessService):
 
 
 def provision_command(
-    name: str, spec: CommandService, *, workdir: Path, run: LocalRun, base_dir: Path, timeout: float
+    name: str,
+    spec: CommandService,
+    *,
+    workdir: Path,
+    run: LocalRun,
+    base_dir: Path,
+    timeout: float,
+    kind: str = "command",
 ) -> CommandHandle:
     if spec.port == "auto":
         port = ports.free_port()
@@ -124,10 +155,12 @@ def provision_command(
         port = spec.port
         if not ports.port_is_free(port):
             raise ProvisionError(
-                f"service {name!r} (command): port {port} is already in use on 127.0.0.1; "
+                f"service {name!r} ({kind}): port {port} is already in use on 127.0.0.1; "
                 "use port: auto, or stop what listens there"
             )
-    handle = CommandHandle(name, spec, workdir=workdir, run=run, base_dir=base_dir, port=port)
+    handle = CommandHandle(
+        name, spec, workdir=workdir, run=run, base_dir=base_dir, port=port, kind=kind
+    )
     for dest, source in spec.config_files.items():
         src = Path(source) if Path(source).is_absolute() else base_dir / source
         target = workdir / dest
@@ -136,7 +169,7 @@ def provision_command(
             shutil.copyfile(src, target)
         except OSError as exc:
             raise ProvisionError(
-                f"service {name!r} (command): cannot copy config file {source!r} to {dest!r}: {exc}"
+                f"service {name!r} ({kind}): cannot copy config file {source!r} to {dest!r}: {exc}"
             ) from exc
 
     def new_port() -> None:

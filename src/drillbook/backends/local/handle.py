@@ -59,6 +59,7 @@ class ProcessService:
         self._proc: ManagedProcess | None = None
         self._stopped_on_purpose = True
         self._torn_down = False
+        self.started_ns = 0
 
     # --- what subclasses provide -------------------------------------------------------
 
@@ -200,6 +201,7 @@ class ProcessService:
         self.run.state.add_process(self.name, proc.pid, proc.pgid)
         self._proc = proc
         self._stopped_on_purpose = False
+        self.started_ns = self.clock.now_ns()
         return proc
 
     def _spawn_and_wait(self, timeout: float) -> None:

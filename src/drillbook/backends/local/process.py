@@ -32,7 +32,6 @@ class ManagedProcess:
         env: Mapping[str, str],
         log_path: Path,
         user: RunAs | None = None,
-        stdin: bytes | None = None,
     ) -> None:
         self.argv = list(argv)
         with log_path.open("ab") as log:
@@ -43,7 +42,7 @@ class ManagedProcess:
                 self.argv,
                 cwd=cwd,
                 env=dict(env),
-                stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -53,58 +52,59 @@ class ManagedProcess:
                 extra_groups=[] if user else None,
                 umask=0o077 if user else -1,
             )
-        if stdin is not None and self._popen.stdin is not None:
-            with contextlib.suppress(BrokenPipeError):
-                self._popen.stdin.write(stdin)
-            self._popen.stdin.close()
         self.pid = self._popen.pid
         self.pgid = self._popen.pid
 
     @property
     def returncode(self) -> int | None:
-        return self._popen.poll()  # Popen serialises concurrent poll/wait itself
+        """The exit code (negative: the signal that killed it), or None while it runs.
+
+        Asked without reaping: until `stop()` reaps it, the leader's zombie keeps the process
+        group id ours, so signalling the group can never hit a process that reused the id.
+        """
+        if self._popen.returncode is not None:
+            return self._popen.returncode
+        try:
+            info = os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:  # reaped elsewhere
+            return self._popen.poll()
+        if info is None:
+            return None
+        return info.si_status if info.si_code == os.CLD_EXITED else -info.si_status
 
     def alive(self) -> bool:
         return self.returncode is None
 
     def signal_group(self, sig: int) -> None:
         """Send `sig` to the whole group; a group already gone is not an error."""
+        if self._popen.returncode is not None:
+            return  # reaped: the id may belong to someone else by now
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pgid, sig)
 
-    def wait(self, timeout: float) -> int | None:
-        try:
-            return self._popen.wait(timeout=max(timeout, 0.0))
-        except subprocess.TimeoutExpired:
-            return None
-
-    def stop(self, sig: int, timeout: float) -> int | None:
-        """`sig` to the group, SIGKILL to the group after `timeout`; the exit code, once reaped."""
-        if self._leader_exited():
-            self._kill_stragglers()
-            return self.returncode
-        self.signal_group(sig)
-        code = self.wait(timeout)
-        if code is None:
-            self.signal_group(signal.SIGKILL)
-            code = self.wait(5.0)
-        self._kill_stragglers()
+    def wait_exit(self, timeout: float) -> int | None:
+        """Wait (without reaping) until the leader exits; its code, or None at the timeout."""
+        deadline = time.monotonic() + timeout
+        delay = 0.005
+        while (code := self.returncode) is None and time.monotonic() < deadline:
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
         return code
 
-    def _leader_exited(self) -> bool:
-        """Whether the leader has exited, without reaping it (its zombie keeps the pgid ours)."""
-        if self._popen.returncode is not None:
-            return True
-        try:
-            info = os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-        except ChildProcessError:
-            return True
-        return info is not None
-
-    def _kill_stragglers(self) -> None:
-        # Members that outlived the leader (a child a shell left behind) are killed with it.
+    def stop(self, sig: int, timeout: float) -> int | None:
+        """`sig` to the group, SIGKILL to the group after `timeout`; reaps; the exit code."""
+        if self.returncode is None:
+            self.signal_group(sig)
+            if self.wait_exit(timeout) is None:
+                self.signal_group(signal.SIGKILL)
+                self.wait_exit(5.0)
+        # Members that outlived the leader (a child a shell left behind) go with it, while
+        # the leader's zombie still pins the group id; then the leader is reaped.
         self.signal_group(signal.SIGKILL)
-        self.returncode  # noqa: B018 - poll() reaps the leader
+        try:
+            return self._popen.wait(timeout=5.0)
+        except subprocess.TimeoutExpired:
+            return None
 
 
 def _environ_items(pid: int) -> list[bytes]:
