@@ -159,7 +159,7 @@ def doctor() -> None:
             if check.ok
             else ("[yellow]warn[/yellow]" if (not check.required) else "[red]FAIL[/red]")
         )
-        bad = bad or (not check.ok and not (not check.required))
+        bad = bad or (not check.ok and bool(check.required))
         table.add_row(check.name, status, check.detail, check.hint or "")
     console.print(table)
     raise typer.Exit(1 if bad else 0)

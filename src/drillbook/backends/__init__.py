@@ -11,11 +11,13 @@ from drillbook.errors import UsageError
 BACKENDS = ("local", "docker")
 
 
-def make_backend(name: str, run_dir: Path, run_id: str, clock: Clock) -> Backend:
+def make_backend(
+    name: str, run_dir: Path, run_id: str, clock: Clock, base_dir: Path | None = None
+) -> Backend:
     if name == "local":
         from drillbook.backends.local import LocalBackend
 
-        return LocalBackend(run_dir, run_id, clock=clock)
+        return LocalBackend(run_dir, run_id, clock=clock, base_dir=base_dir)
     raise UsageError(f"unknown backend {name!r}; known: {', '.join(BACKENDS)}")
 
 

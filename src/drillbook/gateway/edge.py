@@ -32,6 +32,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from drillbook.gateway.edge_client import UpstreamError, UpstreamPool
+
 log = logging.getLogger("drillbook.edge")
 READY_PATH = "/health/readiness"
 TOKEN_ENV = "DRILLBOOK_EDGE_TOKEN"  # noqa: S105 - a variable name
@@ -47,9 +49,10 @@ _HOP = frozenset(
         "upgrade",
         "host",
         "content-length",
-        "content-encoding",
     }
 )
+_HOP_BYTES = frozenset(h.encode() for h in _HOP)
+FORWARD_TIMEOUT_S = 60.0
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
@@ -86,6 +89,10 @@ class Edge:
             limits=httpx.Limits(max_connections=512, max_keepalive_connections=128),
         )
         self._switch_lock = asyncio.Lock()
+        # The raw pools forward; httpx stays for readiness checks and in-process tests.
+        self._pools = (
+            {u.name: UpstreamPool(u.url) for u in self.upstreams} if self.transport is None else {}
+        )
         self._record("initial")
 
     def weights(self) -> dict[str, int]:
@@ -169,27 +176,42 @@ class Edge:
         upstream = self.pick()
         if upstream is None:
             return _json({"error": {"message": "no upstream has weight > 0"}}, 503)
-        url = upstream.url + request.url.path
-        if request.url.query:
-            url += "?" + request.url.query
-        headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _HOP]
+        target = request.url.path + ("?" + request.url.query if request.url.query else "")
         try:
-            resp = await self._client.request(
-                request.method, url, headers=headers, content=await request.body()
-            )
-        except httpx.HTTPError as exc:
+            status, headers, content = await self._send(upstream, request, target)
+        except (httpx.HTTPError, UpstreamError) as exc:
             upstream.errors += 1
-            message = f"upstream {upstream.name} unreachable: {type(exc).__name__}"
+            message = f"upstream {upstream.name} unreachable: {exc}"
             return _json({"error": {"message": message}}, 502, upstream.name)
         upstream.served += 1
-        out = Response(resp.content, resp.status_code)
-        for k, v in resp.headers.multi_items():
-            if k.lower() not in _HOP:
-                out.headers.append(k, v)
-        out.headers["x-drillbook-upstream"] = upstream.name
+        out = Response(content, status)
+        raw = [(k, v) for k, v in headers if k.lower() not in _HOP_BYTES]
+        out.raw_headers = [
+            *raw,
+            (b"content-length", str(len(content)).encode()),
+            (b"x-drillbook-upstream", upstream.name.encode()),
+        ]
         return out
 
+    async def _send(
+        self, upstream: Upstream, request: Request, target: str
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        body = await request.body()
+        headers = [(k, v) for k, v in request.headers.raw if k.lower() not in _HOP_BYTES]
+        pool = self._pools.get(upstream.name)
+        if pool is not None:
+            resp = await pool.request(request.method, target, headers, body, FORWARD_TIMEOUT_S)
+            return resp.status, resp.headers, resp.body
+        got = await self._client.request(
+            request.method, upstream.url + target, headers=headers, content=body
+        )
+        # httpx decoded the body: its content-encoding no longer applies.
+        raw = [(k, v) for k, v in got.headers.raw if k.lower() != b"content-encoding"]
+        return got.status_code, raw, got.content
+
     async def aclose(self) -> None:
+        for pool in self._pools.values():
+            pool.close()
         await self._client.aclose()
 
 
@@ -285,7 +307,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     ups = _pairs(args.upstream, "upstream")
-    weights = {n: int(w) for n, w in _pairs(args.weight, "weight")} or {ups[0][0]: 100}
+    default = {n: 100 if i == 0 else 0 for i, (n, _) in enumerate(ups)}
+    weights = {n: int(w) for n, w in _pairs(args.weight, "weight")} or default
     edge = Edge([Upstream(n, u.rstrip("/"), 0) for n, u in ups])
     try:
         for u, w in zip(edge.upstreams, edge.plan(weights).values(), strict=True):

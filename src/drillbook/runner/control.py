@@ -21,7 +21,17 @@ from pathlib import Path
 from drillbook.backends.base import ServiceHandle
 from drillbook.errors import DrillbookError
 
-ACTIONS = ("start", "stop", "restart", "kill", "signal", "status", "logs", "health")
+ACTIONS = (
+    "start",
+    "stop",
+    "restart",
+    "kill",
+    "signal",
+    "status",
+    "logs",
+    "health",
+    "replace-data-dir",
+)
 
 
 def socket_name(run_id: str) -> str:
@@ -58,6 +68,14 @@ def perform(handle: ServiceHandle, action: str, arg: str | None) -> str:
         if not handle.healthy():
             raise DrillbookError(f"service {handle.name!r} is not healthy")
         return "healthy"
+    elif action == "replace-data-dir":
+        # PITR and restore-to-new-cluster drills: point a postgres service at a restored dir.
+        replace = getattr(handle, "replace_data_dir", None)
+        if replace is None or not arg:
+            raise DrillbookError(
+                f"replace-data-dir needs a postgres service and a directory; got {handle.kind!r}"
+            )
+        replace(Path(arg))
     elif action == "logs":
         return "\n".join(handle.log_tail(int(arg or "20")))
     else:

@@ -55,11 +55,14 @@ def build_env(
     env = {k: v for k, v in inherited.items() if not _INHERITED_BLOCKLIST.match(k)}
     canonical = primary_services(services, primary)
     for name, handle in services.items():
-        service_env = dict(handle.env())
-        for key, value in service_env.items():
-            env[prefix_for(name) + key] = value
-        if name in canonical:
-            env.update(service_env)
+        prefix = prefix_for(name)
+        for key, value in handle.env().items():
+            if key.startswith(prefix):  # already named after its service (APP_URL): keep as is
+                env[key] = value
+                continue
+            env[prefix + key] = value
+            if name in canonical:
+                env[key] = value
     path_parts = [str(p) for p in client_path] + [inherited.get("PATH", os.defpath)]
     env["PATH"] = os.pathsep.join(path_parts)
     env["DRILL_WORKDIR"] = str(workdir)

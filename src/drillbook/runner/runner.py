@@ -47,7 +47,7 @@ class RunOptions:
     dry_run: bool = False
     keep: bool = False  # keep the run dir (data dirs, logs) for inspection
     clock: Clock = field(default_factory=MonotonicClock)
-    backend_factory: Callable[[str, Path, str, Clock], Backend] = make_backend
+    backend_factory: Callable[[str, Path, str, Clock, Path | None], Backend] = make_backend
 
 
 def new_run_id(scenario: Scenario, clock: Clock) -> str:
@@ -278,7 +278,7 @@ class _Drill:
     def provision(self) -> None:
         scenario, rec = self.scenario, self.recorder
         self.backend = self.opts.backend_factory(
-            self.backend_name, self.run_dir, self.ctx.run_id, self.ctx.clock
+            self.backend_name, self.run_dir, self.ctx.run_id, self.ctx.clock, self.ctx.base_dir
         )
         deadline = rec.t() + scenario.timeouts.provision
         for name, spec in scenario.services.items():
@@ -309,7 +309,7 @@ class _Drill:
         self.control = ControlServer(
             self.ctx.run_id,
             self.ctx.services,
-            on_action=lambda action, name, ok: self._ctl_mark(action, name, ok),
+            on_action=self._ctl_mark,
         )
         self.control.start()
 

@@ -190,6 +190,8 @@ class ProcessService:
     # --- starting ----------------------------------------------------------------------
 
     def _spawn(self) -> ManagedProcess:
+        if self._proc is not None:  # exited: reap it and whatever it left in its group
+            self._proc.stop(signal.SIGKILL, 0.0)
         self._before_start()
         proc = ManagedProcess(
             self._argv(),

@@ -19,8 +19,13 @@ _recent: dict[int, float] = {}
 
 
 def port_is_free(port: int, host: str = HOST) -> bool:
-    """True when nothing listens on `port` and it can be bound right now."""
+    """True when nothing listens on `port`, so a server can bind it now.
+
+    With SO_REUSEADDR, as servers bind: connections of a stopped server that linger in
+    TIME_WAIT do not make its port busy, a listener does.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
