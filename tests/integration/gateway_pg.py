@@ -33,13 +33,8 @@ def _free_port() -> int:
 def _user() -> str | None:
     if os.geteuid() != 0:
         return None
-    for name in ("drillbook", "nobody"):
-        try:
-            pwd.getpwnam(name)
-            return name
-        except KeyError:
-            continue
-    return None
+    names = {entry.pw_name for entry in pwd.getpwall()}
+    return next((n for n in ("drillbook", "nobody") if n in names), None)
 
 
 @dataclass

@@ -42,10 +42,13 @@ class Proc:
         self.popen.send_signal(sig)
 
 
-def run_gateway(args: Sequence[str], env: dict[str, str] | None = None, timeout: float = 20):
+def run_gateway(
+    args: Sequence[str], env: dict[str, str] | None = None, timeout: float = 20
+) -> tuple[int, str]:
     """Run `python -m drillbook.gateway ARGS` to completion: (exit code, stderr)."""
     done = subprocess.run(
         [sys.executable, "-m", "drillbook.gateway", *args],
+        check=False,
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 from drillbook.gateway.app import create_app
 from drillbook.gateway.runtime import Gateway, GatewayOptions
@@ -217,3 +218,23 @@ def test_leak_shows_in_the_fault_report(client: Any) -> None:
     report = client.get("/_drill/faults", headers=DRILL).json()
     assert report["leaked_bytes"] == 5_000_000
     assert report["rss_bytes"] > 5_000_000
+
+
+def test_package_exports_resolve() -> None:
+    import drillbook.gateway as package
+
+    for name in package.__all__:
+        assert getattr(package, name) is not None
+
+
+def test_faults_from_the_environment_are_in_force_from_startup(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from drillbook.gateway.__main__ import _parser, options_from
+
+    monkeypatch.setenv("DRILLBOOK_DRILL_TOKEN", "drill-token")
+    monkeypatch.setenv("DRILLBOOK_DRILL_FAULTS", '{"error_rate": 1.0, "error_status": 502}')
+    options = options_from(_parser().parse_args(["--config", str(config), "--release", "v2"]))
+    with TestClient(create_app(Gateway(options))) as client:
+        assert client.post("/v1/chat/completions", json=CHAT, headers=MASTER).status_code == 502
+        assert client.get("/_drill/faults", headers=DRILL).json()["active"] == ["error_rate"]

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from drillbook.faults.config import CorruptYaml
 from drillbook.faults.database import DeleteRows, DropTable
+from drillbook.faults.deploy import ConfigReplace, DeployCommand
 from drillbook.faults.service import ServiceKill, ServiceRestart, ServiceSignal, ServiceStop
+from drillbook.faults.storage import FileCorrupt, FileDelete, FileTruncate, S3DeleteObjects
 
 __all__ = [
+    "ConfigReplace",
     "CorruptYaml",
     "DeleteRows",
+    "DeployCommand",
     "DropTable",
+    "FileCorrupt",
+    "FileDelete",
+    "FileTruncate",
+    "S3DeleteObjects",
     "ServiceKill",
     "ServiceRestart",
     "ServiceSignal",

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,52 +34,15 @@ from drillbook.scenario.types import Duration
 ENV_PREFIX = "os.environ/"
 
 # Provider prefixes LiteLLM routes on (the part of `model` before the first '/'), plus 'mock'.
-KNOWN_PROVIDERS = frozenset(
-    {
-        "ai21",
-        "anthropic",
-        "azure",
-        "azure_ai",
-        "bedrock",
-        "cerebras",
-        "cohere",
-        "custom_openai",
-        "databricks",
-        "deepseek",
-        "fireworks_ai",
-        "gemini",
-        "groq",
-        "hosted_vllm",
-        "huggingface",
-        "lm_studio",
-        "mistral",
-        "mock",
-        "nvidia_nim",
-        "ollama",
-        "ollama_chat",
-        "openai",
-        "openrouter",
-        "perplexity",
-        "replicate",
-        "sagemaker",
-        "together_ai",
-        "vertex_ai",
-        "vllm",
-        "watsonx",
-        "xai",
-    }
-)
+_PROVIDERS = """ai21 anthropic azure azure_ai bedrock cerebras cohere custom_openai databricks
+    deepseek fireworks_ai gemini groq hosted_vllm huggingface lm_studio mistral mock nvidia_nim
+    ollama ollama_chat openai openrouter perplexity replicate sagemaker together_ai vertex_ai
+    vllm watsonx xai"""
+KNOWN_PROVIDERS = frozenset(_PROVIDERS.split())
 _INFERRED = (("gpt-", "openai"), ("o1", "openai"), ("o3", "openai"), ("claude", "anthropic"))
-TOP_LEVEL_KEYS = (
-    "model_list",
-    "litellm_settings",
-    "general_settings",
-    "router_settings",
-    "environment_variables",
-    "callback_settings",
-    "guardrails",
-    "credential_list",
-)
+_TOP_LEVEL = """model_list litellm_settings general_settings router_settings
+    environment_variables callback_settings guardrails credential_list"""
+TOP_LEVEL_KEYS = tuple(_TOP_LEVEL.split())
 # Publicly documented placeholder keys: a gateway started with one of them is not protected.
 _WEAK_KEYS = frozenset({"sk-1234", "sk-12345678", "sk-test", "sk-master", "sk-changeme"})
 MIN_KEY_LENGTH = 16
@@ -350,7 +312,6 @@ def _plain(node: object) -> object:
 
 
 _LITELLM_MASTER_ENV = "LITELLM_MASTER_KEY"
-_VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def parse_config(text: str, *, file: str, env: Mapping[str, str] | None = None) -> LoadedConfig:
@@ -420,7 +381,3 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> LoadedConfi
         ) from exc
     loaded = parse_config(text, file=str(path), env=env)
     return LoadedConfig(loaded.config, path, hashlib.sha256(raw).hexdigest(), loaded.env)
-
-
-def env_name_ok(name: str) -> bool:
-    return bool(_VAR.match(name))
