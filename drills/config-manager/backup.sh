@@ -57,7 +57,7 @@ members=("database-$stamp.dump" "storage-$stamp.tar.gz" "audit-$stamp.tar.gz" "c
         echo "rows: $table $(psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -At -c "SELECT count(*) FROM $table")"
     done
     (cd "$work" && sha256sum "${members[@]}") | sed 's/^/member: /'
-    (cd "$CM_HOME" && find data audit etc -type f -print0 | sort -z | xargs -0 sha256sum) | sed 's/^/file: /'
+    (cd "$CM_HOME" && find data audit etc -type f -print0 | sort -z | xargs -0 -r sha256sum) | sed 's/^/file: /'
 } > "$work/manifest-$stamp.txt"
 members+=("manifest-$stamp.txt")
 

@@ -63,7 +63,7 @@ recover() {
     [[ -n "$target" ]] || die "give --target-time 'YYYY-MM-DD HH:MM:SS+00' (just before the incident)"
     : "${WAL_ARCHIVE_DIR:?WAL_ARCHIVE_DIR must name the WAL archive (wal_archive: true)}"
     : "${DRILLBOOK_CTL:?DRILLBOOK_CTL is needed to swap the data directory}"
-    [[ -n "$base" ]] || base=$(ls -1d "$base_root"/base-* 2>/dev/null | sort | tail -n 1)
+    [[ -n "$base" ]] || base=$(ls -1d "$base_root"/base-* 2>/dev/null | grep -v "\.partial$" | sort | tail -n 1 || true)
     [[ -n "$base" && -f "$base/base.tar.gz" ]] || die "no base backup in $base_root"
     log "recovering to $target from $base"
 

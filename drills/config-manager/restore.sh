@@ -120,5 +120,8 @@ fi
 verify_args=(--manifest "$manifest")
 [[ "$db_only" == yes ]] && verify_args+=(--db-only)
 "$CM_HERE/post-restore-verify.sh" "${verify_args[@]}" >&2
+taken=$(sed -n 's/^Backup Date: //p' "$manifest")
+taken_epoch=$(date -u -d "${taken:0:8} ${taken:9:2}:${taken:11:2}:${taken:13:2}" +%s)
+log "recovery point: backup of $taken UTC, $(( $(date -u +%s) - taken_epoch )) s before this restore ended"
 log "restore completed from $backup; safety backup kept at $safety until the restore is verified"
 echo "$backup"

@@ -7,14 +7,20 @@ import signal
 import sys
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from drillbook import __version__
 from drillbook.errors import DrillbookError, ScenarioError, UsageError
+
+if TYPE_CHECKING:
+    from drillbook.redact import Redactor
+    from drillbook.result import RunResult, SuiteResult
+    from drillbook.scenario.model import Scenario
 
 EXIT_INVALID = 3
 
@@ -71,20 +77,44 @@ def run(
     keep: Annotated[
         bool, typer.Option(help="keep the run's data directories for inspection")
     ] = False,
+    junit_path: Annotated[
+        Path | None,
+        typer.Option("--junit", help="write the suite as JUnit XML here (a case per criterion)"),
+    ] = None,
+    html_path: Annotated[
+        Path | None, typer.Option("--html", help="write the suite as one HTML file here")
+    ] = None,
+    evidence_key: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="DRILLBOOK_EVIDENCE_KEY",
+            help="PEM Ed25519 private key that signs each run's evidence manifest",
+        ),
+    ] = None,
 ) -> None:
     """Run drills and grade them.
 
+    Each run's folder under --reports-dir gets result.json, report.html and evidence/ (hashed,
+    chained to the previous run, signed when a key is given).
     Exit 0 all passed, 1 a drill failed, 2 could not verify, 3 invalid input.
     """
+    from drillbook.evidence.sign import load_private_key
     from drillbook.grade import exit_code
+    from drillbook.redact import Redactor, find_secrets
     from drillbook.report.console import ConsoleReporter
-    from drillbook.report.json_report import write_json
     from drillbook.result import SuiteResult
     from drillbook.runner.runner import Runner, RunOptions
 
     scenarios = _load(paths, tag)
+    if evidence_key is not None:
+        try:  # a bad key stops us before any drill, not after
+            load_private_key(evidence_key)
+        except DrillbookError as exc:
+            raise UsageError(str(exc)) from exc
+    # The scenarios' own secrets (env API_KEY, service tokens) are masked in every output.
+    redactor = Redactor(set().union(*(find_secrets(s) for s in scenarios)))
     signal.signal(signal.SIGTERM, _terminate)
-    reporter = ConsoleReporter(console)
+    reporter = ConsoleReporter(console, redactor=redactor)
     runner = Runner(
         RunOptions(backend=backend, reports_dir=reports_dir, dry_run=dry_run, keep=keep), reporter
     )
@@ -94,7 +124,7 @@ def run(
     for scenario in scenarios:
         result = runner.run(scenario)
         results.append(result)
-        write_json(result, Path(result.report_dir or reports_dir / result.run_id) / "result.json")
+        _write_run_reports(result, scenario, reports_dir, redactor, evidence_key)
         if result.journal.abort_code == "INTERRUPTED":
             interrupted = True
             break
@@ -102,11 +132,55 @@ def run(
         results=tuple(results), started_utc=suite_started, ended_utc=runner.options.clock.wall()
     )
     reporter.on_suite_end(suite)
-    if json_path is not None:
-        write_json(suite, json_path)
-        console.print(f"suite result written to {json_path}")
+    _write_suite_reports(
+        suite, redactor, json_path=json_path, junit_path=junit_path, html_path=html_path
+    )
     code = exit_code([r.verdict for r in results])
     raise typer.Exit(130 if interrupted else code)
+
+
+def _write_run_reports(
+    result: RunResult,
+    scenario: Scenario,
+    reports_dir: Path,
+    redactor: Redactor,
+    evidence_key: Path | None,
+) -> None:
+    from drillbook.evidence import write_evidence
+    from drillbook.report.html import write_html
+    from drillbook.report.json_report import write_json
+
+    folder = Path(result.report_dir or reports_dir / result.run_id)
+    write_json(result, folder / "result.json", redactor)
+    write_html(result, folder / "report.html", redactor)
+    try:
+        write_evidence(
+            result, scenario, folder, key_path=evidence_key, chain_dir=folder.parent,
+            redactor=redactor,
+        )
+    except (DrillbookError, OSError) as exc:  # the drill's verdict stands; say what is missing
+        err.print(f"[yellow]warning[/yellow]: no evidence bundle for {result.run_id}: {exc}",
+                  highlight=False)
+
+
+def _write_suite_reports(
+    suite: SuiteResult,
+    redactor: Redactor,
+    *, json_path: Path | None, junit_path: Path | None, html_path: Path | None
+) -> None:
+    from drillbook.report.html import write_html
+    from drillbook.report.json_report import write_json
+    from drillbook.report.junit import write_junit
+
+    if json_path is not None:
+        write_json(suite, json_path, redactor)
+        console.print(f"suite result written to {json_path}")
+    if junit_path is not None:
+        write_junit(suite, junit_path, redactor)
+        console.print(f"JUnit XML written to {junit_path}")
+    if html_path is not None:
+        write_html(suite, html_path, redactor)
+        console.print(f"HTML report written to {html_path}")
 
 
 @app.command()
@@ -200,6 +274,39 @@ def ctl(
 
     argv = (["--run-id", run_id] if run_id else []) + [action, service] + ([arg] if arg else [])
     raise typer.Exit(ctl_main(argv))
+
+
+evidence_app = typer.Typer(
+    help="Evidence bundles: hashed, chained and signed records of each run.",
+    no_args_is_help=True,
+)
+app.add_typer(evidence_app, name="evidence")
+
+
+@evidence_app.command("verify")
+def evidence_verify(
+    path: Annotated[
+        Path, typer.Argument(help="a reports folder (checks the chain too), a run's folder or "
+                             "one evidence folder", show_default=False)
+    ],
+    public_key: Annotated[
+        Path | None, typer.Option(help="the PEM public key you trust to have signed them")
+    ] = None,
+) -> None:
+    """Check every byte of evidence against its manifest, signatures and the chain of runs.
+
+    Exit 0 when all holds, 1 when a problem was found (each is listed).
+    """
+    from drillbook.evidence import find_bundles, verify_evidence
+
+    problems = verify_evidence(path, public_key=public_key)
+    for problem in problems:
+        console.print(Text.assemble(("problem", "red"), f": {problem}"), highlight=False)
+    if problems:
+        console.print(f"{len(problems)} problem(s) in the evidence under {path}")
+        raise typer.Exit(1)
+    count = len(find_bundles(path)) or 1
+    console.print(f"[green]ok[/green]: {count} bundle(s) under {path} intact")
 
 
 @app.command()

@@ -69,7 +69,7 @@ class _Grader:
         return [
             *self._aborted(), *self._dry_run(), *self._seed(), *self._baseline(), *self._fault(),
             *self._recovery_steps(), *self._detect(), *self._recover(), *self._outage(),
-            *self._steady_after(), *self._rows_lost(), *self._rows_changed(),
+            *self._steady_after(), *self._rows_lost(), *self._rows_changed(), *self._rpo(),
             *self._nothing_checked(),
         ]
 
@@ -386,10 +386,30 @@ class _Grader:
             unit="rows", message=f"{changed} rows changed; {said}{note}",
         )]
 
+    def _rpo(self) -> list[Finding]:
+        limit, name = self.c.max_rpo, "max_rpo"
+        if limit is None:
+            return []
+        figure = self.m.rpo
+        if figure is None or figure.value is None:
+            why = (figure.note if figure else None) or "no canary ran (add an `rpo:` section)"
+            return [self._not_measured(name, why, limit)]
+        value = float(figure.value)
+        res = figure.resolution
+        plus = f" (± {res:.2f} s)" if res else ""
+        at_least = "at least " if self.j.rpo is not None and self.j.rpo.lower_bound else ""
+        status, code = (Status.FAIL, Code.RPO_EXCEEDED) if value > limit else (Status.PASS, Code.OK)
+        verb = "exceeds the limit" if status is Status.FAIL else "within the limit"
+        return [Finding(
+            criterion=name, status=status, code=code, measured=value, limit=limit, unit="s",
+            message=f"data lost: {at_least}{_s(value)}{plus} of writes ({figure.note}); "
+            f"{verb} {limit:g} s",
+        )]
+
     def _nothing_checked(self) -> list[Finding]:
         c = self.c
         limits = (c.max_time_to_detect, c.max_time_to_recover, c.max_outage, c.max_rows_lost,
-                  c.max_rows_changed)
+                  c.max_rows_changed, c.max_rpo)
         if self.s.steady_state or self.s.verify_probes or self.s.verify.data or any(
             x is not None for x in limits
         ):

@@ -118,6 +118,41 @@ class DataDiff(Model):
     error: str | None = None  # set when the comparison could not be made
 
 
+class RpoRecord(Model):
+    service: str
+    interval: float
+    writes: int  # acknowledged canary writes before the incident
+    first_t: float | None = None
+    last_seq: int | None = None
+    last_t: float | None = None  # ack time of the last write before the incident
+    stopped_by: str = ""  # "fault" or the error that refused a write
+    survivor_seq: int | None = None
+    survivor_t: float | None = None
+    rpo_seconds: float | None = None
+    rows_lost: int | None = None
+    lower_bound: bool = False  # no canary row survived: the loss is at least rpo_seconds
+    error: str | None = None  # the survivors could not be read
+
+
+class LoadBucket(Model):
+    """One bucket of the load's requests, by completion time (run seconds; latencies in s)."""
+
+    start: float
+    end: float
+    requests: int
+    failures: int
+    by_status: dict[str, int] = Field(default_factory=dict)  # failures; "0": no answer
+    p50: float | None = None
+    p95: float | None = None
+    p99: float | None = None
+    max: float | None = None
+    first_failure: float | None = None  # run seconds of the first failed request
+    last_failure: float | None = None
+    users: int = 0
+    # Latency histogram (ms rounded as locust does -> count) so windows merge exactly.
+    hist: dict[int, int] = Field(default_factory=dict)
+
+
 class Journal(Model):
     run_id: str
     scenario: str
@@ -134,7 +169,9 @@ class Journal(Model):
     snapshots: tuple[TableSnapshot, ...] = ()
     data: tuple[DataDiff, ...] = ()
     verify_results: tuple[ProbeSample, ...] = ()
+    load: tuple[LoadBucket, ...] = ()  # the load's buckets, in order, when a scenario has load
     facts: dict[str, str] = Field(default_factory=dict)
+    rpo: RpoRecord | None = None  # measured data loss, when the scenario asks for it
     # The phase where the run stopped early, and why (PROVISION_FAILED, BASELINE_UNHEALTHY, ...)
     aborted_in: Phase | None = None
     abort_code: str | None = None
@@ -181,8 +218,10 @@ class Recorder:
         self._snapshots: list[TableSnapshot] = []
         self._data: list[DataDiff] = []
         self._verify: list[ProbeSample] = []
+        self._load: list[LoadBucket] = []
         self._facts: dict[str, str] = {}
         self._abort: tuple[Phase, str, str] | None = None
+        self._rpo: RpoRecord | None = None
 
     def t(self) -> float:
         return (self._clock.now_ns() - self._t0) / 1e9
@@ -232,6 +271,18 @@ class Recorder:
         with self._lock:
             self._verify.append(result)
 
+    def set_rpo(self, record: RpoRecord) -> None:
+        with self._lock:
+            self._rpo = record
+
+    def load_bucket(self, bucket: LoadBucket) -> None:
+        with self._lock:
+            self._load.append(bucket)
+
+    def load_buckets(self) -> list[LoadBucket]:
+        with self._lock:
+            return list(self._load)
+
     def fact(self, key: str, value: str) -> None:
         with self._lock:
             self._facts[key] = value
@@ -259,7 +310,9 @@ class Recorder:
                 snapshots=tuple(self._snapshots),
                 data=tuple(self._data),
                 verify_results=tuple(self._verify),
+                load=tuple(self._load),
                 facts=dict(self._facts),
+                rpo=self._rpo,
                 aborted_in=abort[0] if abort else None,
                 abort_code=abort[1] if abort else None,
                 abort_reason=abort[2] if abort else None,

@@ -27,7 +27,7 @@ import statistics
 from collections.abc import Sequence
 from typing import Literal
 
-from drillbook.journal import DataDiff, Journal, Phase, Sample, StepRecord
+from drillbook.journal import DataDiff, Journal, Phase, RpoRecord, Sample, StepRecord
 from drillbook.scenario.types import Model
 
 Unit = Literal["s", "rows", "samples"]
@@ -125,6 +125,7 @@ class Measurements(Model):
     checksum_match: bool | None  # None: no data comparison could be made
     tables: tuple[TableFigures, ...] = ()
     steps: tuple[StepTiming, ...] = ()
+    rpo: Figure | None = None  # only when the scenario runs a canary writer
 
     def figures(self) -> tuple[Figure, ...]:
         """Every headline figure, in report order."""
@@ -132,6 +133,7 @@ class Measurements(Model):
             self.time_to_detect,
             self.time_to_recover,
             self.outage,
+            *((self.rpo,) if self.rpo is not None else ()),
             self.recovery_procedure,
             self.rows_lost,
             self.rows_changed,
@@ -207,6 +209,26 @@ def measure(journal: Journal) -> Measurements:
         checksum_match=checksum,
         tables=tuple(_table(d) for d in journal.data),
         steps=tuple(_timing(r) for r in journal.steps),
+        rpo=_rpo(journal.rpo),
+    )
+
+
+def _rpo(record: RpoRecord | None) -> Figure | None:
+    """Data-loss window: ack of the last canary write before the fault -> ack of the newest
+    canary row that survived the recovery."""
+    if record is None:
+        return None
+    note = record.error
+    if record.lower_bound:
+        note = f"no canary row survived: at least this much was lost ({record.rows_lost} rows)"
+    elif record.rows_lost is not None:
+        note = f"{record.rows_lost} canary rows lost of {record.writes} written"
+    return Figure(
+        name="rpo", value=record.rpo_seconds, unit="s",
+        what="data-loss window: last acknowledged canary write before the fault minus the "
+        "newest canary write that survived the recovery",
+        start_mark="canary.survivor", end_mark="canary.last_before_fault",
+        start=record.survivor_t, end=record.last_t, resolution=record.interval, note=note,
     )
 
 

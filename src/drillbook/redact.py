@@ -120,6 +120,33 @@ class Redactor:
         return model.model_copy(update=update) if update else model
 
 
+def find_secrets(value: Any) -> set[str]:
+    """Values named like secrets anywhere in `value` (a scenario, its env, a service spec).
+
+    A scenario's `env: {API_KEY: ...}` or a command service's `SERVICE_TOKEN` are secrets the
+    runner never generated, so nothing else knows to mask them; unresolved `${...}` templates
+    are not secrets and are left out.
+    """
+    found: set[str] = set()
+    _collect(value, found)
+    return {s for s in found if "${" not in s and len(s) >= MIN_SECRET_LENGTH}
+
+
+def _collect(value: Any, found: set[str], name: str = "") -> None:
+    if isinstance(value, str):
+        if name and _SENSITIVE_KEY.match(name):
+            found.add(value)
+    elif isinstance(value, BaseModel):
+        for field in type(value).model_fields:
+            _collect(getattr(value, field), found, field)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            _collect(item, found, str(key))
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            _collect(item, found, name)
+
+
 def _mask_match(match: re.Match[str]) -> str:
     value = match.group("value")
     if value == MASK:

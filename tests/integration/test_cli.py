@@ -1,4 +1,5 @@
-"""The `drillbook` command as a user meets it: exit codes, messages, nothing started on bad input."""
+"""The `drillbook` command as a user meets it: exit codes, messages, nothing started on bad
+input."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ REPO = Path(__file__).resolve().parents[2]
 MALFORMED = REPO / "tests" / "unit" / "malformed"
 # Corpus files that fail with built-in kinds alone (the rest use test-only kinds).
 GENERIC = sorted(
-    p for p in MALFORMED.glob("*.yaml")
+    p
+    for p in MALFORMED.glob("*.yaml")
     if p.name.startswith("builtin_") or b"test." not in p.read_bytes()
 )
 
@@ -23,12 +25,19 @@ def drillbook(*args: str, home: Path, cwd: Path = REPO) -> subprocess.CompletedP
     env = dict(os.environ, DRILLBOOK_HOME=str(home), COLUMNS="200")
     return subprocess.run(
         [sys.executable, "-m", "drillbook", *args],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
 def expected_line(path: Path) -> str:
-    first = path.read_bytes().decode("utf-8", "replace").splitlines()[0] if path.stat().st_size else ""
+    first = (
+        path.read_bytes().decode("utf-8", "replace").splitlines()[0] if path.stat().st_size else ""
+    )
     return first.removeprefix("# expect:").split()[0] if first.startswith("# expect:") else ""
 
 

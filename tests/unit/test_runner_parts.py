@@ -224,4 +224,7 @@ def test_ctl_serves_concurrent_requests() -> None:
 
 
 def test_shell_variables_pass_through_interpolation_untouched(tmp_path: Path) -> None:
-    assert _context(tmp_path).interpolate("echo ${HOME} ${PGPORT:-5432}") == "echo ${HOME} ${PGPORT:-5432}"
+    assert (
+        _context(tmp_path).interpolate("echo ${HOME} ${PGPORT:-5432}")
+        == "echo ${HOME} ${PGPORT:-5432}"
+    )

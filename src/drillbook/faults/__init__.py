@@ -5,12 +5,16 @@ from __future__ import annotations
 from drillbook.faults.config import CorruptYaml
 from drillbook.faults.database import DeleteRows, DropTable
 from drillbook.faults.deploy import ConfigReplace, DeployCommand
+from drillbook.faults.gateway import ActivateProvider, DegradeGateway, DegradeProvider, SetFlag
 from drillbook.faults.service import ServiceKill, ServiceRestart, ServiceSignal, ServiceStop
 from drillbook.faults.storage import FileCorrupt, FileDelete, FileTruncate, S3DeleteObjects
 
 __all__ = [
+    "ActivateProvider",
     "ConfigReplace",
     "CorruptYaml",
+    "DegradeGateway",
+    "DegradeProvider",
     "DeleteRows",
     "DeployCommand",
     "DropTable",
@@ -22,4 +26,5 @@ __all__ = [
     "ServiceRestart",
     "ServiceSignal",
     "ServiceStop",
+    "SetFlag",
 ]

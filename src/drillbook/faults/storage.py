@@ -168,9 +168,7 @@ class S3DeleteObjects(FaultSpec):
             ) from exc
         if deleted == 0:
             raise FaultError(f"s3.delete_objects: no object under s3://{bucket}/{self.prefix}")
-        return FaultOutcome(
-            target=f"s3://{bucket}/{self.prefix}", detail={"deleted": str(deleted)}
-        )
+        return FaultOutcome(target=f"s3://{bucket}/{self.prefix}", detail={"deleted": str(deleted)})
 
 
 def _owned_roots(ctx: DrillContext) -> list[Path]:

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from psycopg.conninfo import make_conninfo
+
 from drillbook.backends import make_backend
 from drillbook.backends.base import Backend
 from drillbook.cleanup import register_run, unregister_run
@@ -22,16 +24,17 @@ from drillbook.grade import grade
 from drillbook.journal import Phase, ProbeSample, Recorder
 from drillbook.measure import measure
 from drillbook.probes import close_connections
-from drillbook.redact import Redactor
+from drillbook.redact import Redactor, find_secrets
 from drillbook.report import BaseListener, RunListener
 from drillbook.result import RunResult
+from drillbook.rpo import CanaryWriter
 from drillbook.runner.context import RunContext
 from drillbook.runner.control import ControlServer, write_ctl_command
 from drillbook.runner.envcontract import build_env
 from drillbook.runner.phases import inject_faults, run_steps
 from drillbook.runner.preflight import preflight
 from drillbook.runner.sampler import Sampler, first_failure_since, run_probe, stable_since
-from drillbook.scenario.model import Scenario
+from drillbook.scenario.model import Rpo, Scenario
 from drillbook.settings import drillbook_home
 
 
@@ -93,6 +96,9 @@ class Runner:
             recorder=recorder,
             on_log=self.listener.on_log,
         )
+        # Secrets the scenario itself carries (env API_KEY, a service's *_TOKEN): masked too.
+        for secret in find_secrets(scenario):
+            ctx.add_secret(secret)
         self.listener.on_run_start(scenario, run_id)
         drill = _Drill(scenario, ctx, recorder, self.listener, opts, run_dir, backend_name)
         try:
@@ -154,6 +160,7 @@ class _Drill:
         self.control: ControlServer | None = None
         self.checker = DataChecker()
         self.injected = False
+        self.canary: CanaryWriter | None = None
 
     # phases -------------------------------------------------------------------------------
     def enter(self, phase: Phase) -> None:
@@ -186,6 +193,7 @@ class _Drill:
     def seed_and_baseline(self) -> None:
         scenario, rec = self.scenario, self.recorder
         self.enter("seed")
+        self.start_canary()
         failed = run_steps("seed", scenario.seed, self.ctx, rec, self.listener)
         if failed is not None:
             self.abort(
@@ -225,6 +233,8 @@ class _Drill:
     def inject_and_detect(self) -> None:
         scenario, rec = self.scenario, self.recorder
         self.enter("inject")
+        if self.canary is not None:  # the incident starts now: later writes are not counted
+            self.canary.stop("fault")
         self.injected = True
         failed_fault = inject_faults(
             scenario.fault, self.ctx, rec, self.listener, dry_run=self.opts.dry_run
@@ -273,6 +283,8 @@ class _Drill:
         for probe in scenario.verify_probes:
             rec.verify_result(run_probe(probe, self.ctx, rec))
         self.checker.after(self.ctx, scenario.verify.data, rec)
+        if self.canary is not None and scenario.rpo is not None:
+            rec.set_rpo(self.canary.measure(self._rpo_dsn(scenario.rpo)))
         self.leave()
 
     def provision(self) -> None:
@@ -305,6 +317,8 @@ class _Drill:
         )
         self.ctx.set_env(env)
         extra = {k: self.ctx.interpolate(v) for k, v in scenario.env.items()}
+        for secret in find_secrets(extra):  # `${...}` resolved: the values scripts really see
+            self.ctx.add_secret(secret)
         self.ctx.set_env({**env, **extra})
         self.control = ControlServer(
             self.ctx.run_id,
@@ -316,6 +330,19 @@ class _Drill:
     def _ctl_mark(self, action: str, name: str, ok: bool) -> None:
         self.recorder.mark("ctl", action=action, service=name, ok=str(ok).lower())
 
+    def _rpo_dsn(self, rpo: Rpo) -> str:
+        info = self.ctx.service(rpo.service).info
+        if info.dsn is None:
+            raise DrillbookError(f"rpo.service {rpo.service!r} is not a database service")
+        return make_conninfo(info.dsn, dbname=rpo.database) if rpo.database else info.dsn
+
+    def start_canary(self) -> None:
+        rpo = self.scenario.rpo
+        if rpo is None:
+            return
+        self.canary = CanaryWriter(self._rpo_dsn(rpo), rpo.service, rpo.interval, self.recorder.t)
+        self.canary.start()
+
     def teardown(self, report_dir: Path) -> None:
         rec = self.recorder
         self.phase = "teardown"
@@ -323,6 +350,8 @@ class _Drill:
         self.listener.on_phase("teardown")
         if self.sampler is not None:
             self.sampler.stop()
+        if self.canary is not None:
+            self.canary.stop("teardown")
         close_connections()  # cached probe connections must not outlive the server
         if self.control is not None:
             self.control.close()

@@ -18,6 +18,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from drillbook import registry
 from drillbook.scenario.kinds import FaultSpec, ProbeSpec, ServiceSpec, StepSpec
+from drillbook.scenario.load import Load, LoadCriteria
 from drillbook.scenario.types import IDENTIFIER, Duration, Model
 
 AnyService = Annotated[ServiceSpec, WrapValidator(registry.SERVICES.parse)]
@@ -73,13 +74,22 @@ class Verify(Model):
         return [value] if isinstance(value, dict) else value
 
 
-class Criteria(Model):
+class Criteria(LoadCriteria):
     max_time_to_detect: Duration | None = None
     max_time_to_recover: Duration | None = None
     max_outage: Duration | None = None
     max_rows_lost: int | None = Field(None, ge=0)
     max_rows_changed: int | None = Field(None, ge=0)
     steady_state_after: bool = Field(True, description="the steady state must hold after recovery")
+    max_rpo: Duration | None = Field(None, description="data-loss window measured by the canary")
+
+
+class Rpo(Model):
+    """Measure the data-loss window with a canary writer (see drillbook.rpo)."""
+
+    service: str = Field(description="the postgres service whose writes must survive")
+    interval: Duration = Field(0.1, gt=0, description="one canary write this often")
+    database: str | None = None
 
 
 class Timeouts(Model):
@@ -122,6 +132,8 @@ class Scenario(Model):
     criteria: Criteria = Field(default_factory=Criteria)
     timeouts: Timeouts = Field(default_factory=Timeouts)
     sampling: Sampling = Field(default_factory=Sampling)
+    load: Load | None = Field(None, description="simulated users from the baseline to verify")
+    rpo: Rpo | None = Field(None, description="measure the data-loss window with a canary writer")
 
     # Where relative paths resolve and which file this came from; set by the loader.
     source: Path | None = Field(None, exclude=True)
@@ -146,6 +158,7 @@ class Scenario(Model):
             (("fault",), self.fault),
             (("recovery",), self.recovery),
             (("verify",), self.verify),
+            (("load",), self.load),
         ]
         for loc, value in sections:
             for ref_loc, target in _service_refs(value, loc):

@@ -1,0 +1,75 @@
+"""Seed 001 (LLM Hub) drills end to end, and the ways their procedures break."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.integration.engine_helpers import (
+    REPO,
+    cli,
+    findings,
+    run_scenario,
+    scratch_project,
+    write,
+)
+
+pytestmark = pytest.mark.slow
+
+SCENARIOS = REPO / "scenarios" / "llm-hub"
+
+
+def _scenario(name: str, *, recover: str = "8s") -> str:
+    """The catalogue scenario, with a short recovery wait: a broken procedure never recovers."""
+    text = (SCENARIOS / name).read_text()
+    assert "timeouts: {recover: 1m}" in text
+    return text.replace("timeouts: {recover: 1m}", f"timeouts: {{recover: {recover}}}")
+
+
+def _break(script: Path, old: str, new: str) -> None:
+    text = script.read_text()
+    assert old in text, f"{script.name} no longer contains {old!r}"
+    script.write_text(text.replace(old, new))
+
+
+def test_llm_hub_scenarios_pass_on_the_local_backend(tmp_path: Path) -> None:
+    done = cli("run", str(SCENARIOS), "--reports-dir", str(tmp_path / "reports"), cwd=REPO)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count(" PASS ") >= len(list(SCENARIOS.glob("*.yaml"))), done.stdout
+
+
+def test_flag_rollback_that_forgets_the_restart_fails(tmp_path: Path) -> None:
+    project = scratch_project(tmp_path)
+    hub = project / "drills/llm-hub"
+    # The .env is edited but the console never restarted, and the closing check was dropped
+    # "because it is slow": the procedure exits 0, the old pages still redirect to the hub.
+    _break(hub / "disable-hub-flag.sh", '"$DRILLBOOK_CTL" restart "$SERVICE"', "true")
+    _break(hub / "disable-hub-flag.sh", '"$(dirname "$0")/verify-old-pages.sh"', "true")
+    scenario = write(project, "flag.yaml", _scenario("feature-flag-rollback.yaml"))
+    result = run_scenario(scenario, tmp_path / "reports")
+    step = next(s for s in result.journal.steps if s.phase == "recover")
+    assert step.ok
+    assert result.verdict.status == "FAIL"
+    assert "STEADY_STATE_NOT_RESTORED" in findings(result)
+
+
+def test_full_rollback_that_exits_0_after_a_failed_drop_fails(tmp_path: Path) -> None:
+    project = scratch_project(tmp_path)
+    hub = project / "drills/llm-hub"
+    # Someone "tidied" the rollback SQL into creation order without CASCADE, psql runs it
+    # without ON_ERROR_STOP (so it exits 0 past the errors) and the table check was stubbed.
+    sql = hub / "rollback_llm_management_tables.sql"
+    drops = [line for line in sql.read_text().splitlines() if line.startswith("DROP TABLE")]
+    tidy = [line.replace(" CASCADE", "") for line in reversed(drops)]
+    sql.write_text("\n".join(tidy) + "\nDELETE FROM _migrations WHERE version IN (2, 3);\n")
+    _break(hub / "full-rollback.sh", "-v ON_ERROR_STOP=1 --single-transaction", "")
+    (hub / "check-no-llm-tables.sh").write_text("#!/usr/bin/env bash\necho 'tables checked'\n")
+    scenario = write(project, "full.yaml", _scenario("full-db-rollback.yaml"))
+    result = run_scenario(scenario, tmp_path / "reports")
+    step = next(s for s in result.journal.steps if s.phase == "recover")
+    assert step.ok
+    assert result.verdict.status == "FAIL"
+    assert "STEADY_STATE_NOT_RESTORED" in findings(result)
+    failed = {v.probe for v in result.journal.verify_results if not v.ok}
+    assert "no llm_ tables left" in failed

@@ -1,0 +1,109 @@
+"""Seed 003 (provider configuration) drills end to end, and the ways their procedures break."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.integration.engine_helpers import (
+    REPO,
+    cli,
+    findings,
+    run_scenario,
+    scratch_project,
+    write,
+)
+
+pytestmark = pytest.mark.slow
+
+SCENARIOS = REPO / "scenarios" / "provider"
+
+
+def _scenario(name: str, *, recover: str = "8s") -> str:
+    """The catalogue scenario, with a short recovery wait: a broken procedure never recovers."""
+    text = (SCENARIOS / name).read_text()
+    assert "recover: 1m}" in text
+    return text.replace("recover: 1m}", f"recover: {recover}}}")
+
+
+def _break(script: Path, old: str, new: str) -> None:
+    text = script.read_text()
+    assert old in text, f"{script.name} no longer contains {old!r}"
+    script.write_text(text.replace(old, new))
+
+
+def test_provider_scenarios_pass_on_the_local_backend(tmp_path: Path) -> None:
+    done = cli("run", str(SCENARIOS), "--reports-dir", str(tmp_path / "reports"), cwd=REPO)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count(" PASS ") >= len(list(SCENARIOS.glob("*.yaml"))), done.stdout
+
+
+def test_rollback_that_reactivates_the_degraded_provider_fails(tmp_path: Path) -> None:
+    project = scratch_project(tmp_path)
+    # The classic slip: the audit entry's `after` (the provider just activated) taken for the
+    # previous one, so the "rollback" activates the degraded provider again.
+    _break(
+        project / "drills/provider/rollback-provider.sh",
+        'print(e["before"]["name"])',
+        'print(e["after"]["name"])',
+    )
+    scenario = write(project, "degraded.yaml", _scenario("degraded-provider-rollback.yaml"))
+    result = run_scenario(scenario, tmp_path / "reports")
+    assert result.verdict.status == "FAIL"
+    assert "STEADY_STATE_NOT_RESTORED" in findings(result)
+
+
+def test_emergency_command_that_exits_0_after_a_404_fails(tmp_path: Path) -> None:
+    project = scratch_project(tmp_path)
+    # The seed's command taken literally (curl without -f, no check after) with a provider
+    # name from a stale runbook: the activation answers 404 and the script still says done.
+    write(
+        project,
+        "drills/provider/emergency-rollback.sh",
+        """
+        #!/usr/bin/env bash
+        python3 "$(dirname "$0")/api.py" POST /api/v1/providers/openai-prod/activate
+        echo "Emergency rollback completed at $(date)"
+        """,
+        executable=True,
+    )
+    scenario = write(project, "emergency.yaml", _scenario("emergency-rollback.yaml"))
+    result = run_scenario(scenario, tmp_path / "reports")
+    step = next(s for s in result.journal.steps if s.phase == "recover")
+    assert step.ok  # the procedure believes it worked
+    assert result.verdict.status == "FAIL"
+    assert "STEADY_STATE_NOT_RESTORED" in findings(result)
+
+
+def test_restore_from_the_oldest_backup_instead_of_the_newest_fails(tmp_path: Path) -> None:
+    project = scratch_project(tmp_path)
+    # `head` for `tail`: the restore takes the backup from before any limit was set, which
+    # does not hold the 200 / 250 limits (nor clear the bad 0 / 0 ones).
+    _break(
+        project / "drills/provider/restore-runtime-config.sh",
+        "| sort | tail -n1)",
+        "| sort | head -n1)",
+    )
+    scenario = write(project, "limits.yaml", _scenario("governance-limits-rollback.yaml"))
+    result = run_scenario(scenario, tmp_path / "reports")
+    assert result.verdict.status == "FAIL"
+    assert {"STEP_FAILED", "STEADY_STATE_NOT_RESTORED"} <= findings(result)
+    failed = {v.probe for v in result.journal.verify_results if not v.ok}
+    assert "openai limits back at 200 / 250 usd" in failed
+
+
+def test_rollout_that_skips_the_pre_change_backup_fails(tmp_path: Path) -> None:
+    project = scratch_project(tmp_path)
+    # "It is only a provider switch": the checklist's backup step is skipped.
+    _break(project / "drills/provider/provider-rollout.sh", "\nbackup_runtime\n", "\n")
+    # The seed's own rollout (to openai) still backs up: start from an empty BACKUP_DIR.
+    text = _scenario("rollout-success.yaml").replace(
+        "  - {kind: run, run: drills/provider/provider-rollout.sh openai gpt-4o, timeout: 30s}\n",
+        "  - {kind: run, run: rm -rf \"$BACKUP_DIR\"}\n",
+    )
+    result = run_scenario(write(project, "rollout.yaml", text), tmp_path / "reports")
+    assert result.verdict.status == "FAIL"
+    assert "STEADY_STATE_NOT_RESTORED" in findings(result)
+    failed = {v.probe for v in result.journal.verify_results if not v.ok}
+    assert failed == {"pre-change backups name openai"}
