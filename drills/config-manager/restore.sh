@@ -88,7 +88,8 @@ db=$(db_name)
 log "restoring database $db"
 psql "$(admin_url)" -v ON_ERROR_STOP=1 -q -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE);"
 psql "$(admin_url)" -v ON_ERROR_STOP=1 -q -c "CREATE DATABASE \"$db\";"
-pg_restore --no-owner --exit-on-error --dbname="$DATABASE_URL" "$tmp"/database-*.dump
+# Parallel restore: the custom-format dump allows it; RESTORE_JOBS=1 for a tiny host.
+pg_restore --no-owner --exit-on-error --jobs="${RESTORE_JOBS:-2}" --dbname="$DATABASE_URL" "$tmp"/database-*.dump
 
 if [[ "$db_only" != yes ]]; then
     # 6. File storage: replaced whole, so nothing written since the backup lingers.

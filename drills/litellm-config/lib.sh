@@ -96,3 +96,37 @@ wait_healthy() {
 }
 
 restart_service() { "$DRILLBOOK_CTL" restart "$SERVICE"; }
+
+# POST /config/reload with the master key of config file $1 (the one the gateway runs now),
+# or $LITELLM_MASTER_KEY. The gateway answers 400 at once for a file it rejects, and keeps
+# serving the old one.
+api_reload() {
+    python3 - "$GATEWAY_URL" "$1" <<'PY'
+import json, os, sys, urllib.error, urllib.request
+import yaml
+url, running = sys.argv[1].rstrip("/"), sys.argv[2]
+if not url.startswith(("http://", "https://")):
+    sys.exit(f"GATEWAY_URL {url!r} is not an http(s) URL")
+key = os.environ.get("LITELLM_MASTER_KEY", "")
+try:
+    with open(running, encoding="utf-8") as f:
+        key = ((yaml.safe_load(f) or {}).get("general_settings") or {}).get("master_key") or key
+except (OSError, yaml.YAMLError, AttributeError):
+    pass
+req = urllib.request.Request(url + "/config/reload", data=b"", method="POST",
+                             headers={"Authorization": f"Bearer {key}"})
+try:
+    with urllib.request.urlopen(req, timeout=10) as r:
+        print(f"reload: {json.load(r).get('status')}")
+except urllib.error.HTTPError as exc:
+    try:
+        message = json.load(exc)["error"]["message"]
+    except Exception:
+        message = ""
+    print(f"reload refused: status {exc.code}: {message}".strip(), file=sys.stderr)
+    sys.exit(1)
+except OSError as exc:
+    print(f"reload: no answer: {getattr(exc, 'reason', exc)}", file=sys.stderr)
+    sys.exit(1)
+PY
+}

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Deploy a new gateway config with automatic rollback (seed 000, "Quick Recovery").
 #
-#   reload-litellm-config.sh [--validate-only] [--reload restart|hup] [NEW_CONFIG]
+#   reload-litellm-config.sh [--validate-only] [--reload restart|hup|api] [NEW_CONFIG]
 #
 # NEW_CONFIG defaults to $NEW_CONFIG, else $CONFIG_SOURCE_DIR/litellm-unified.yaml.
 #  1. validate it (YAML syntax, required fields; model consistency with the source files
 #     when CONFIG_SOURCE_DIR is set)       --validate-only stops here
 #  2. back up the deployed config (BACKUP_DIR/litellm.yaml.backup-YYYYmmdd_HHMMSS)
 #  3. deploy it
-#  4. reload: restart the service (default) or send it SIGHUP
+#  4. reload: restart the service (default), send it SIGHUP, or POST /config/reload (api: a
+#     file the gateway rejects is refused at once, and it keeps serving the old one)
 #  5. health within HEALTH_TIMEOUT (30 s), serving the new file's sha256
 #  6. on failure: put the backup back, reload again, wait for health
 #
@@ -22,14 +23,14 @@ validate_only=0 mode="restart" new=""
 while (( $# )); do
     case "$1" in
         --validate-only) validate_only=1 ;;
-        --reload) mode="${2:?--reload needs restart or hup}"; shift ;;
-        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+        --reload) mode="${2:?--reload needs restart, hup or api}"; shift ;;
+        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
         -*) die "unknown option $1" ;;
         *) new="$1" ;;
     esac
     shift
 done
-[[ "$mode" == restart || "$mode" == hup ]] || die "--reload must be restart or hup, not '$mode'"
+[[ "$mode" =~ ^(restart|hup|api)$ ]] || die "--reload must be restart, hup or api, not '$mode'"
 if [[ -z "$new" ]]; then
     new="${NEW_CONFIG:-${CONFIG_SOURCE_DIR:+$CONFIG_SOURCE_DIR/litellm-unified.yaml}}"
 fi
@@ -56,12 +57,13 @@ fi
 
 need_env GATEWAY_CONFIG GATEWAY_URL BACKUP_DIR DRILLBOOK_CTL
 
+# $1: the config the gateway runs before this reload (its master key authorises the API call).
 reload() {
-    if [[ "$mode" == hup ]]; then
-        "$DRILLBOOK_CTL" signal "$SERVICE" HUP
-    else
-        restart_service
-    fi
+    case "$mode" in
+        hup) "$DRILLBOOK_CTL" signal "$SERVICE" HUP ;;
+        api) api_reload "$1" ;;
+        *) restart_service ;;
+    esac
 }
 
 # 2-3. Back up, then deploy.
@@ -78,8 +80,12 @@ log "deployed $new -> $GATEWAY_CONFIG (sha256 ${want:0:12})"
 
 # 4-5. Reload and check health; any failure triggers the rollback.
 failure=""
-if ! reload; then
-    failure="the service failed to start after the reload"
+if ! reload "${backup:-$new}"; then
+    case "$mode" in
+        restart) failure="the service failed to start after the reload" ;;
+        hup) failure="the service could not be signalled (not running?)" ;;
+        api) failure="the reload was refused (configuration validation error)" ;;
+    esac
 elif ! wait_healthy "$want"; then
     failure="not healthy on the new config within ${HEALTH_TIMEOUT}s"
 fi
@@ -92,7 +98,7 @@ fi
 [[ -n "$backup" ]] || { log "FAILED: $failure; no backup to roll back to"; exit 4; }
 log "ROLLBACK: $failure; restoring $backup"
 install_config "$backup"
-if reload && wait_healthy "$(sha256_of "$backup")"; then
+if reload "$backup" && wait_healthy "$(sha256_of "$backup")"; then
     log "rolled back: healthy on the previous config; the new config was NOT deployed"
     exit 3
 fi

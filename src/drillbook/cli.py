@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
+import threading
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated
@@ -16,6 +17,8 @@ from rich.text import Text
 
 from drillbook import __version__
 from drillbook.errors import DrillbookError, ScenarioError, UsageError
+from drillbook.journal import PHASES
+from drillbook.runner.gameday import Pauser
 
 if TYPE_CHECKING:
     from drillbook.redact import Redactor
@@ -52,6 +55,24 @@ def _load(paths: list[Path], tags: list[str]):  # type: ignore[no-untyped-def]
             + (f" with tag {' or '.join(tags)}" if tags else "")
         )
     return scenarios
+
+
+def _ask_notes() -> str | None:
+    try:
+        return input("operator notes for the journal (Enter to skip): ").strip() or None
+    except EOFError:
+        return None
+
+
+def _listen_for_resume(pauser: Pauser) -> None:
+    """Enter on a terminal, or SIGUSR1 from anywhere, resumes a paused drill."""
+    signal.signal(signal.SIGUSR1, lambda _s, _f: pauser.resume())
+
+    def read_lines() -> None:
+        for _line in sys.stdin:
+            pauser.resume()
+
+    threading.Thread(target=read_lines, name="drillbook-resume", daemon=True).start()
 
 
 def _terminate(signum: int, _frame: FrameType | None) -> None:
@@ -91,6 +112,18 @@ def run(
             help="PEM Ed25519 private key that signs each run's evidence manifest",
         ),
     ] = None,
+    game_day: Annotated[
+        bool,
+        typer.Option(help="after the fault, wait for a person to recover by hand (timed)"),
+    ] = False,
+    operator: Annotated[
+        str | None, typer.Option(envvar="DRILLBOOK_OPERATOR", help="who runs the drill")
+    ] = None,
+    notes: Annotated[str | None, typer.Option(help="operator's notes for the journal")] = None,
+    pause_before: Annotated[
+        list[str],
+        typer.Option(help="stop before this phase until Enter or SIGUSR1 (repeatable)"),
+    ] = [],  # noqa: B006 - typer reads the default
 ) -> None:
     """Run drills and grade them.
 
@@ -115,9 +148,23 @@ def run(
     redactor = Redactor(set().union(*(find_secrets(s) for s in scenarios)))
     signal.signal(signal.SIGTERM, _terminate)
     reporter = ConsoleReporter(console, redactor=redactor)
-    runner = Runner(
-        RunOptions(backend=backend, reports_dir=reports_dir, dry_run=dry_run, keep=keep), reporter
+    unknown = sorted(set(pause_before) - set(PHASES))
+    if unknown:
+        raise UsageError(f"--pause-before {unknown[0]!r}: phases are {', '.join(PHASES)}")
+    options = RunOptions(
+        backend=backend,
+        reports_dir=reports_dir,
+        dry_run=dry_run,
+        keep=keep,
+        game_day=game_day,
+        operator=operator,
+        notes=notes,
+        pause_before=frozenset(pause_before),
+        ask_notes=_ask_notes if game_day and notes is None and sys.stdin.isatty() else None,
     )
+    if pause_before:
+        _listen_for_resume(options.pauser)
+    runner = Runner(options, reporter)
     results = []
     suite_started = runner.options.clock.wall()
     interrupted = False
@@ -155,18 +202,27 @@ def _write_run_reports(
     write_html(result, folder / "report.html", redactor)
     try:
         write_evidence(
-            result, scenario, folder, key_path=evidence_key, chain_dir=folder.parent,
+            result,
+            scenario,
+            folder,
+            key_path=evidence_key,
+            chain_dir=folder.parent,
             redactor=redactor,
         )
     except (DrillbookError, OSError) as exc:  # the drill's verdict stands; say what is missing
-        err.print(f"[yellow]warning[/yellow]: no evidence bundle for {result.run_id}: {exc}",
-                  highlight=False)
+        err.print(
+            f"[yellow]warning[/yellow]: no evidence bundle for {result.run_id}: {exc}",
+            highlight=False,
+        )
 
 
 def _write_suite_reports(
     suite: SuiteResult,
     redactor: Redactor,
-    *, json_path: Path | None, junit_path: Path | None, html_path: Path | None
+    *,
+    json_path: Path | None,
+    junit_path: Path | None,
+    html_path: Path | None,
 ) -> None:
     from drillbook.report.html import write_html
     from drillbook.report.json_report import write_json
@@ -286,8 +342,11 @@ app.add_typer(evidence_app, name="evidence")
 @evidence_app.command("verify")
 def evidence_verify(
     path: Annotated[
-        Path, typer.Argument(help="a reports folder (checks the chain too), a run's folder or "
-                             "one evidence folder", show_default=False)
+        Path,
+        typer.Argument(
+            help="a reports folder (checks the chain too), a run's folder or one evidence folder",
+            show_default=False,
+        ),
     ],
     public_key: Annotated[
         Path | None, typer.Option(help="the PEM public key you trust to have signed them")

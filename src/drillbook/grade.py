@@ -190,6 +190,8 @@ class _Grader:
         return []
 
     def _recovery_steps(self) -> list[Finding]:
+        if self.j.game_day:  # a person recovered instead; the criteria below judge the result
+            return []
         if not self.s.recovery:
             return []
         records = [r for r in self.j.steps if r.phase == "recover"]

@@ -26,6 +26,10 @@ DEBIAN_SUITE = "bookworm"
 BASE_PACKAGES = ("ca-certificates", "python3", "python3-venv", "procps", "iproute2")
 PG_MAJOR = "15"  # what bookworm ships; other majors need a repository this machine lacks
 IMAGES = ("base", "postgres", "moto", "gateway")
+# CAs this machine added to its trust store (Debian's place for them): a TLS-inspecting proxy
+# on the way to PyPI is trusted inside the images too, as it is on the host.
+LOCAL_CA_DIR = Path("/usr/local/share/ca-certificates")
+SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 
 Log = Callable[[str], None]
 
@@ -83,20 +87,37 @@ def build_base(tag: str, log: Log) -> None:
             "mmdebstrap is not installed; `apt-get install mmdebstrap` (Debian's mirror is enough)"
         )
     log(f"images: bootstrapping Debian {DEBIAN_SUITE} with mmdebstrap into {tag}")
+    hooks: list[str] = []
+    local_cas = sorted(LOCAL_CA_DIR.glob("*.crt")) if LOCAL_CA_DIR.is_dir() else []
+    for ca in local_cas:
+        hooks.append(f"--customize-hook=copy-in {ca} {LOCAL_CA_DIR}")
+    if local_cas:
+        hooks.append('--customize-hook=chroot "$1" update-ca-certificates')
+        log(f"images: trusting {len(local_cas)} local CA(s) from {LOCAL_CA_DIR} in the base")
     strap = subprocess.Popen(
         [
             "mmdebstrap",
             "--variant=apt",
             "--include=" + ",".join(BASE_PACKAGES),
+            *hooks,
             DEBIAN_SUITE,
             "-",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+    changes = [
+        'CMD ["/bin/bash"]',
+        "ENV LANG=C.UTF-8",
+        f"ENV PIP_CERT={SYSTEM_BUNDLE}",  # pip otherwise trusts only its own bundle
+        f"ENV REQUESTS_CA_BUNDLE={SYSTEM_BUNDLE}",
+    ]
+    argv = ["docker", "import"]
+    for change in changes:
+        argv += ["-c", change]
     try:
         _run(
-            ["docker", "import", "-c", 'CMD ["/bin/bash"]', "-c", "ENV LANG=C.UTF-8", "-", tag],
+            [*argv, "-", tag],
             "docker import",
             log,
             stdin=strap.stdout.fileno() if strap.stdout else None,

@@ -177,6 +177,7 @@ class Journal(Model):
     abort_code: str | None = None
     abort_reason: str | None = None
     dry_run: bool = False
+    game_day: bool = False  # recovered by a person; the scenario's recovery steps did not run
 
     def mark(self, name: str) -> Mark | None:
         """The first mark called `name`, if any."""
@@ -197,6 +198,7 @@ class Recorder:
         probe_interval: float,
         stable_samples: int,
         dry_run: bool = False,
+        game_day: bool = False,
     ) -> None:
         self._clock = clock
         self._t0 = clock.now_ns()
@@ -210,6 +212,7 @@ class Recorder:
             probe_interval=probe_interval,
             stable_samples=stable_samples,
             dry_run=dry_run,
+            game_day=game_day,
         )
         self._marks: list[Mark] = []
         self._samples: list[Sample] = []

@@ -74,7 +74,7 @@ def test_auto_rollback_that_forgets_the_restart_leaves_the_gateway_down(tmp_path
     _break(
         project,
         "reload-litellm-config.sh",
-        'if reload && wait_healthy "$(sha256_of "$backup")"; then',
+        'if reload "$backup" && wait_healthy "$(sha256_of "$backup")"; then',
         'if wait_healthy "$(sha256_of "$backup")"; then',
     )
     found = _run(project, _with_env(text, HEALTH_TIMEOUT="3"), tmp_path)
@@ -87,10 +87,20 @@ def test_auto_rollback_that_waits_out_the_health_window_exceeds_30_s(tmp_path: P
     # The restart's failure is ignored, so the rollback only starts when the 30 s health
     # window has run out: the gateway comes back, but too late.
     project, text = _project(tmp_path, "reload-auto-rollback")
-    ignored = "if ! { reload || true; }; then"
-    _break(project, "reload-litellm-config.sh", "if ! reload; then", ignored)
+    ignored = 'if ! { reload "${backup:-$new}" || true; }; then'
+    _break(project, "reload-litellm-config.sh", 'if ! reload "${backup:-$new}"; then', ignored)
     found = _run(project, text, tmp_path)
     assert "TTR_EXCEEDED" in found
+
+
+@pytest.mark.slow
+def test_rollback_that_leaves_the_refused_file_on_disk_fails(tmp_path: Path) -> None:
+    # "The gateway refused it and kept serving, so nothing to undo": the bad file stays
+    # deployed, waiting for the next restart.
+    project, text = _project(tmp_path, "reload-rejected-no-outage")
+    _break(project, "reload-litellm-config.sh", 'install_config "$backup"\n', "")
+    found = _run(project, text, tmp_path)
+    assert found >= {"STEADY_STATE_NOT_RESTORED", "STEP_FAILED"}
 
 
 @pytest.mark.slow

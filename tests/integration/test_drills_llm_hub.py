@@ -23,8 +23,8 @@ SCENARIOS = REPO / "scenarios" / "llm-hub"
 def _scenario(name: str, *, recover: str = "8s") -> str:
     """The catalogue scenario, with a short recovery wait: a broken procedure never recovers."""
     text = (SCENARIOS / name).read_text()
-    assert "timeouts: {recover: 1m}" in text
-    return text.replace("timeouts: {recover: 1m}", f"timeouts: {{recover: {recover}}}")
+    assert "recover: 1m}" in text
+    return text.replace("recover: 1m}", f"recover: {recover}}}")
 
 
 def _break(script: Path, old: str, new: str) -> None:
@@ -73,3 +73,16 @@ def test_full_rollback_that_exits_0_after_a_failed_drop_fails(tmp_path: Path) ->
     assert "STEADY_STATE_NOT_RESTORED" in findings(result)
     failed = {v.probe for v in result.journal.verify_results if not v.ok}
     assert "no llm_ tables left" in failed
+
+
+def test_assessment_that_compares_percent_with_a_fraction_fails(tmp_path: Path) -> None:
+    project = scratch_project(tmp_path)
+    # A units slip: the seed says "> 5 %", the code compares a fraction with 5, so a 6 % spike
+    # is only "consider" and nobody rolls back within the hour.
+    _break(project / "drills/llm-hub/assess-rollback.py", "errors > 0.05", "errors > 5")
+    scenario = write(project, "six.yaml", _scenario("rollback-criteria-6pct-errors.yaml"))
+    result = run_scenario(scenario, tmp_path / "reports")
+    assert result.verdict.status == "FAIL"
+    assert "STEADY_STATE_NOT_RESTORED" in findings(result)
+    failed = {v.probe for v in result.journal.verify_results if not v.ok}
+    assert failed == {"decision is rollback_within_1h"}

@@ -100,7 +100,7 @@ def test_rollout_that_skips_the_pre_change_backup_fails(tmp_path: Path) -> None:
     # The seed's own rollout (to openai) still backs up: start from an empty BACKUP_DIR.
     text = _scenario("rollout-success.yaml").replace(
         "  - {kind: run, run: drills/provider/provider-rollout.sh openai gpt-4o, timeout: 30s}\n",
-        "  - {kind: run, run: rm -rf \"$BACKUP_DIR\"}\n",
+        '  - {kind: run, run: rm -rf "$BACKUP_DIR"}\n',
     )
     result = run_scenario(write(project, "rollout.yaml", text), tmp_path / "reports")
     assert result.verdict.status == "FAIL"

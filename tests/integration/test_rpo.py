@@ -33,8 +33,9 @@ def test_restore_from_a_backup_taken_seconds_before_the_fault_reports_that_windo
     tmp_path: Path,
 ) -> None:
     project = scratch_project(tmp_path)
-    result = run_scenario(write(project, "s.yaml", RESTORE_OLD_BACKUP.replace("LIMIT", "10s")),
-                          tmp_path / "r")
+    result = run_scenario(
+        write(project, "s.yaml", RESTORE_OLD_BACKUP.replace("LIMIT", "10s")), tmp_path / "r"
+    )
     rpo = result.journal.rpo
     assert rpo is not None and rpo.rpo_seconds is not None, rpo
     backup = next(s for s in result.journal.steps if s.id == "backup")
@@ -51,15 +52,19 @@ def test_restore_from_a_backup_taken_seconds_before_the_fault_reports_that_windo
 
 def test_rpo_over_the_limit_fails_with_rpo_exceeded(tmp_path: Path) -> None:
     project = scratch_project(tmp_path)
-    result = run_scenario(write(project, "s.yaml", RESTORE_OLD_BACKUP.replace("LIMIT", "1s")),
-                          tmp_path / "r")
+    result = run_scenario(
+        write(project, "s.yaml", RESTORE_OLD_BACKUP.replace("LIMIT", "1s")), tmp_path / "r"
+    )
     assert result.verdict.status == "FAIL"
     assert "RPO_EXCEEDED" in findings(result)
 
 
 def test_a_crash_recovered_from_the_wal_loses_no_acknowledged_write(tmp_path: Path) -> None:
     project = scratch_project(tmp_path)
-    scenario = write(project, "crash.yaml", """
+    scenario = write(
+        project,
+        "crash.yaml",
+        """
         name: rpo-crash
         services:
           db: {kind: postgres}
@@ -73,7 +78,8 @@ def test_a_crash_recovered_from_the_wal_loses_no_acknowledged_write(tmp_path: Pa
         recovery:
           - {kind: ctl, service: db, action: start, timeout: 30s}
         criteria: {max_rpo: 0.2s}
-        """)
+        """,
+    )
     result = run_scenario(scenario, tmp_path / "r")
     rpo = result.journal.rpo
     assert rpo is not None and rpo.writes >= 10

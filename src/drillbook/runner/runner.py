@@ -5,12 +5,14 @@ preflight -> provision -> seed -> baseline -> inject -> detect -> recover -> ver
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 from psycopg.conninfo import make_conninfo
 
@@ -31,6 +33,7 @@ from drillbook.rpo import CanaryWriter
 from drillbook.runner.context import RunContext
 from drillbook.runner.control import ControlServer, write_ctl_command
 from drillbook.runner.envcontract import build_env
+from drillbook.runner.gameday import Pauser, briefing, write_env_file
 from drillbook.runner.phases import inject_faults, run_steps
 from drillbook.runner.preflight import preflight
 from drillbook.runner.sampler import Sampler, first_failure_since, run_probe, stable_since
@@ -51,6 +54,12 @@ class RunOptions:
     keep: bool = False  # keep the run dir (data dirs, logs) for inspection
     clock: Clock = field(default_factory=MonotonicClock)
     backend_factory: Callable[[str, Path, str, Clock, Path | None], Backend] = make_backend
+    game_day: bool = False  # an operator recovers by hand; the recovery steps are not run
+    operator: str | None = None
+    notes: str | None = None
+    ask_notes: Callable[[], str | None] | None = None  # asked after a game day (a terminal)
+    pause_before: frozenset[str] = frozenset()
+    pauser: Pauser = field(default_factory=Pauser)
 
 
 def new_run_id(scenario: Scenario, clock: Clock) -> str:
@@ -86,6 +95,7 @@ class Runner:
             probe_interval=scenario.sampling.interval,
             stable_samples=scenario.sampling.stable_samples,
             dry_run=opts.dry_run,
+            game_day=opts.game_day,
         )
         ctx = RunContext(
             run_id=run_id,
@@ -165,13 +175,18 @@ class _Drill:
     # phases -------------------------------------------------------------------------------
     def enter(self, phase: Phase) -> None:
         self.phase = phase
+        if phase in self.opts.pause_before:
+            self.recorder.mark("paused", before=phase)
+            self.listener.on_log(f"paused before {phase}: press Enter (or send SIGUSR1) to go on")
+            self.opts.pauser.wait()
+            self.recorder.mark("resumed", before=phase)
         self.recorder.mark(f"{phase}.start")
         self.listener.on_phase(phase)
 
     def leave(self, **detail: str) -> None:
         self.recorder.mark(f"{self.phase}.end", **detail)
 
-    def abort(self, code: str, reason: str) -> None:
+    def abort(self, code: str, reason: str) -> NoReturn:
         self.recorder.abort(self.phase, code, reason)
         self.leave(aborted=code)
         raise _AbortError
@@ -261,6 +276,9 @@ class _Drill:
         need = scenario.sampling.stable_samples
         self.enter("recover")
         budget_end = rec.t() + scenario.timeouts.recover
+        if self.opts.game_day:
+            self.hand_over(budget_end)
+            return
         failed = run_steps(
             "recover",
             scenario.recovery,
@@ -278,7 +296,10 @@ class _Drill:
                 max(0.0, budget_end - rec.t()),
             )
         self.leave(steady=str(steady).lower())
+        self.verify()
 
+    def verify(self) -> None:
+        scenario, rec = self.scenario, self.recorder
         self.enter("verify")
         for probe in scenario.verify_probes:
             rec.verify_result(run_probe(probe, self.ctx, rec))
@@ -329,6 +350,46 @@ class _Drill:
 
     def _ctl_mark(self, action: str, name: str, ok: bool) -> None:
         self.recorder.mark("ctl", action=action, service=name, ok=str(ok).lower())
+
+    def hand_over(self, budget_end: float) -> None:
+        """Game day: show the incident, wait for a person to recover it, then verify."""
+        scenario, rec, opts = self.scenario, self.recorder, self.opts
+        sampler = self.sampler
+        if sampler is None or not scenario.steady_state:
+            self.abort("PREFLIGHT_FAILED", "a game day needs steady_state probes to see recovery")
+        env = self.ctx.env()
+        env_file = write_env_file(
+            self.run_dir / "operator.env",
+            env,
+            [k for k in env if k not in os.environ or env[k] != os.environ[k]],
+        )
+        rec.mark("gameday.handover", operator=opts.operator or "")
+        samples = rec.samples()
+        for line in briefing(
+            scenario_name=scenario.name,
+            runbook=scenario.runbook,
+            last_sample=samples[-1] if samples else None,
+            services=self.ctx.services(),
+            env_file=env_file,
+            ctl=env.get("DRILLBOOK_CTL", "drillbook ctl"),
+            timeout=budget_end - rec.t(),
+        ):
+            self.listener.on_log(line)
+        start, need = rec.mark_t("recover.start"), scenario.sampling.stable_samples
+        steady = sampler.wait_for(
+            lambda s: stable_since(s, start, need) is not None, max(0.0, budget_end - rec.t())
+        )
+        notes = opts.notes
+        if notes is None and opts.ask_notes is not None:
+            notes = opts.ask_notes()
+        rec.mark(
+            "gameday.end",
+            operator=opts.operator or "",
+            notes=notes or "",
+            steady=str(steady).lower(),
+        )
+        self.leave(steady=str(steady).lower())
+        self.verify()
 
     def _rpo_dsn(self, rpo: Rpo) -> str:
         info = self.ctx.service(rpo.service).info
