@@ -36,7 +36,20 @@ work=$(mktemp -d "$BACKUP_DIR/.work-$stamp.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 log "backing up the database"
-pg_dump --format=custom --no-owner --file="$work/database-$stamp.dump" "$DATABASE_URL"
+# The dump and the manifest's row counts come from one snapshot: the application keeps
+# writing during the backup, and counts taken a moment later would not match the dump.
+# psql holds the snapshot open while pg_dump (run from psql via \!) reads through it.
+export CM_DUMP_FILE="$work/database-$stamp.dump" CM_DUMP_FAILED="$work/dump.failed"
+psql "$DATABASE_URL" -X -q -v ON_ERROR_STOP=1 -At >"$work/rows.txt" <<'SQL'
+BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
+SELECT pg_export_snapshot() AS snapshot \gset
+\setenv CM_SNAPSHOT :snapshot
+\! pg_dump --format=custom --no-owner --snapshot="$CM_SNAPSHOT" --file="$CM_DUMP_FILE" "$DATABASE_URL" || touch "$CM_DUMP_FAILED"
+SELECT format('SELECT %L || '' '' || count(*) FROM %I.%I', format('%I.%I', schemaname, relname), schemaname, relname)
+FROM pg_stat_user_tables ORDER BY schemaname, relname \gexec
+COMMIT;
+SQL
+[[ ! -e "$CM_DUMP_FAILED" && -s "$CM_DUMP_FILE" ]] || die "pg_dump failed; no backup written"
 log "backing up file storage, audit logs and configuration"
 tar -C "$CM_HOME" -czf "$work/storage-$stamp.tar.gz" data
 tar -C "$CM_HOME" -czf "$work/audit-$stamp.tar.gz" audit
@@ -50,12 +63,8 @@ members=("database-$stamp.dump" "storage-$stamp.tar.gz" "audit-$stamp.tar.gz" "c
     echo "Storage: storage-$stamp.tar.gz"
     echo "Audit Logs: audit-$stamp.tar.gz"
     echo "Configuration: config-$stamp.tar.gz"
-    # Exact row counts, so a restore can be checked against what was backed up.
-    psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -At -c \
-        "SELECT format('%I.%I', schemaname, relname) FROM pg_stat_user_tables ORDER BY 1" |
-    while read -r table; do
-        echo "rows: $table $(psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -At -c "SELECT count(*) FROM $table")"
-    done
+    # Exact row counts as of the dump, so a restore can be checked against the backup.
+    sed 's/^/rows: /' "$work/rows.txt"
     (cd "$work" && sha256sum "${members[@]}") | sed 's/^/member: /'
     (cd "$CM_HOME" && find data audit etc -type f -print0 | sort -z | xargs -0 -r sha256sum) | sed 's/^/file: /'
 } > "$work/manifest-$stamp.txt"

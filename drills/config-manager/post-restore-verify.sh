@@ -52,12 +52,18 @@ if [[ -n "$manifest" ]]; then
         fi
     done < <(grep '^rows: ' "$manifest")
     if [[ "$db_only" != yes ]]; then
-        sums=$(sed -n 's/^file: //p' "$manifest")
+        # Storage and config must equal the backup; audit logs only exist (they grow).
+        sums=$(sed -n 's/^file: //p' "$manifest" | grep -v '  audit/' || true)
         if (cd "$CM_HOME" && sha256sum --check --quiet <<<"$sums"); then
-            echo "✓ $(wc -l <<<"$sums") files match the backup"
+            echo "✓ $(wc -l <<<"$sums") storage and config files match the backup"
         else
             echo "✗ restored files differ from the backup"; failed=1
         fi
+        missing=0
+        while read -r _ path; do
+            [[ -f "$CM_HOME/$path" ]] || { echo "✗ audit log $path missing"; missing=1; failed=1; }
+        done < <(sed -n 's/^file: //p' "$manifest" | grep '  audit/' || true)
+        [[ "$missing" -eq 0 ]] && echo "✓ every backed-up audit log is present"
     fi
 fi
 

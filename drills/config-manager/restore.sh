@@ -101,9 +101,11 @@ if [[ "$db_only" != yes ]]; then
     log "restoring configuration"
     rm -rf "$CM_HOME/etc"
     tar -xzf "$tmp"/config-*.tar.gz -C "$CM_HOME"
-    # 8. Audit logs: extracted over the current ones; entries written since the backup stay.
+    # 8. Audit logs are append-only: bring back the missing ones, never overwrite a live log
+    #    (it holds everything the backup has, plus what was written since).
     log "restoring audit logs"
-    tar -xzf "$tmp"/audit-*.tar.gz -C "$CM_HOME"
+    mkdir -p "$CM_HOME/audit"
+    tar -xzf "$tmp"/audit-*.tar.gz -C "$CM_HOME" --skip-old-files
 fi
 
 # 9-11. Start the application and wait for health (the runbook waits 15 s, then checks once).

@@ -40,3 +40,11 @@ wait_ready() {
         sleep 0.2
     done
 }
+
+# DATABASE_URL pointing at another database on the same server.
+database_url_for() {
+    python3 -c '
+import sys, urllib.parse
+u = urllib.parse.urlsplit(sys.argv[1])
+print(urllib.parse.urlunsplit(u._replace(path="/" + sys.argv[2])))' "$DATABASE_URL" "$1"
+}

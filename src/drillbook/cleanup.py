@@ -16,6 +16,7 @@ import json
 import time
 from pathlib import Path
 
+from drillbook.backends.docker.cleanup import clean_docker
 from drillbook.backends.local.process import find_processes, kill_processes
 from drillbook.backends.local.runtime import MARKER, remove_tree, runtime_root
 from drillbook.backends.local.state import (
@@ -45,7 +46,7 @@ def clean(
     the reason is in `problems`.
     """
     runs_dir = (home or drillbook_home()) / "runs"
-    killed = removed = 0
+    killed = removed = containers = 0
     problems: list[str] = []
     if runs_dir.is_dir():
         for run_dir in sorted(p for p in runs_dir.iterdir() if p.is_dir()):
@@ -57,14 +58,20 @@ def clean(
                 continue
             try:
                 k, r = _clean_run(run_dir, this_id)
+                containers += clean_docker(this_id, include_live=True)[0]
             except (OSError, DrillbookError) as exc:
                 problems.append(f"run {this_id}: {exc}")
                 continue
             killed += k
             removed += r
     k, r = _clean_orphans(run_id)
+    # Containers, networks and volumes of runs whose run dir is gone (or whose runner died).
+    containers += clean_docker(run_id, include_live=include_live)[0]
     return CleanupReport(
-        processes_killed=killed + k, directories_removed=removed + r, problems=tuple(problems)
+        processes_killed=killed + k,
+        directories_removed=removed + r,
+        containers_removed=containers,
+        problems=tuple(problems),
     )
 
 

@@ -268,6 +268,43 @@ def list_(paths: PathsArg, tag: TagOpt = []) -> None:  # noqa: B006
 
 
 @app.command()
+def preflight(paths: PathsArg, tag: TagOpt = []) -> None:  # noqa: B006
+    """Check, without starting anything, that each scenario's recovery could run.
+
+    Scripts exist and are executable, named backups exist and are fresh, disk is free, and
+    the tools of every step are on PATH here. Exit 0 when all is well, 2 otherwise.
+    """
+    import shutil as _shutil
+
+    from drillbook.runner.preflight import interpreter_of, script_of, static_checks
+    from drillbook.settings import drillbook_home
+
+    home = drillbook_home()
+    home.mkdir(parents=True, exist_ok=True)
+    bad = 0
+    for scenario in _load(paths, tag):
+        base = scenario.base_dir or Path.cwd()
+        problems = static_checks(scenario, base, home)
+        for section, steps in (("seed", scenario.seed), ("recovery", scenario.recovery)):
+            for index, step in enumerate(steps):
+                script = script_of(step)
+                tools = list(step.requires)
+                interpreter = interpreter_of(base / script) if script else None
+                tools += [interpreter] if interpreter else []
+                problems += [
+                    f"{section}[{index}]: {tool!r} is not on PATH"
+                    for tool in tools
+                    if not (Path(tool).is_file() if "/" in tool else _shutil.which(tool))
+                ]
+        bad += bool(problems)
+        mark = "[red]FAIL[/red]" if problems else "[green]ok[/green]"
+        console.print(f"{mark} {scenario.name}  ({scenario.source})")
+        for problem in problems:
+            console.print(f"    PREFLIGHT_FAILED: {problem}", markup=False, highlight=False)
+    raise typer.Exit(2 if bad else 0)
+
+
+@app.command()
 def schema() -> None:
     """Print the JSON Schema of scenario files (for editor completion)."""
     from drillbook.scenario.schema import scenario_json_schema

@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from drillbook.journal import PHASES, DataDiff, Journal, Phase, StepRecord
+from drillbook.load.grading import grade_load
 from drillbook.measure import Measurements
 from drillbook.scenario.model import Scenario
 from drillbook.verdict import Code, Finding, Status, Verdict, exit_code, overall
@@ -38,6 +39,7 @@ _ABORT_CRITERION = {
     Code.SEED_FAILED: "seed",
     Code.BASELINE_UNHEALTHY: "baseline",
     Code.FAULT_FAILED: "fault",
+    Code.LOAD_FAILED: "load",
 }
 
 
@@ -70,7 +72,7 @@ class _Grader:
             *self._aborted(), *self._dry_run(), *self._seed(), *self._baseline(), *self._fault(),
             *self._recovery_steps(), *self._detect(), *self._recover(), *self._outage(),
             *self._steady_after(), *self._rows_lost(), *self._rows_changed(), *self._rpo(),
-            *self._nothing_checked(),
+            *grade_load(self.s, self.j, self.m), *self._nothing_checked(),
         ]
 
     # -- helpers ----------------------------------------------------------------------------
@@ -412,8 +414,10 @@ class _Grader:
         c = self.c
         limits = (c.max_time_to_detect, c.max_time_to_recover, c.max_outage, c.max_rows_lost,
                   c.max_rows_changed, c.max_rpo)
+        load_checks = c.max_error_rate_after, c.max_p95_after_ratio, c.max_failed_requests, (
+            c.decision_matrix) or None, c.zero_downtime or None
         if self.s.steady_state or self.s.verify_probes or self.s.verify.data or any(
-            x is not None for x in limits
+            x is not None for x in (*limits, *load_checks)
         ):
             return []
         return [_unverified(

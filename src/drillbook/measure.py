@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 from drillbook.journal import DataDiff, Journal, Phase, RpoRecord, Sample, StepRecord
+from drillbook.load.windows import LoadFigures, measure_load
 from drillbook.scenario.types import Model
 
 Unit = Literal["s", "rows", "samples"]
@@ -125,6 +126,7 @@ class Measurements(Model):
     checksum_match: bool | None  # None: no data comparison could be made
     tables: tuple[TableFigures, ...] = ()
     steps: tuple[StepTiming, ...] = ()
+    load: LoadFigures | None = None  # what the load's users felt, per window (when load ran)
     rpo: Figure | None = None  # only when the scenario runs a canary writer
 
     def figures(self) -> tuple[Figure, ...]:
@@ -209,6 +211,7 @@ def measure(journal: Journal) -> Measurements:
         checksum_match=checksum,
         tables=tuple(_table(d) for d in journal.data),
         steps=tuple(_timing(r) for r in journal.steps),
+        load=measure_load(journal),
         rpo=_rpo(journal.rpo),
     )
 

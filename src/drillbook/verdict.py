@@ -43,6 +43,13 @@ class Code(StrEnum):
     NOT_RUN = "NOT_RUN"  # dry run: skipped, so nothing was proven
     NOT_MEASURED = "NOT_MEASURED"  # the figure a criterion needs was not measurable
     NOTHING_CHECKED = "NOTHING_CHECKED"
+    # what the load's users felt (drillbook.load)
+    ERROR_RATE_EXCEEDED = "ERROR_RATE_EXCEEDED"
+    LATENCY_EXCEEDED = "LATENCY_EXCEEDED"
+    REQUESTS_FAILED = "REQUESTS_FAILED"
+    DOWNTIME = "DOWNTIME"
+    DECISION_MISMATCH = "DECISION_MISMATCH"
+    LOAD_FAILED = "LOAD_FAILED"
 
 
 class Finding(Model):

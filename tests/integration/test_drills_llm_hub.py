@@ -86,3 +86,38 @@ def test_assessment_that_compares_percent_with_a_fraction_fails(tmp_path: Path) 
     assert "STEADY_STATE_NOT_RESTORED" in findings(result)
     failed = {v.probe for v in result.journal.verify_results if not v.ok}
     assert failed == {"decision is rollback_within_1h"}
+
+
+def test_api_rollback_that_only_dials_the_rollout_to_zero_fails(tmp_path: Path) -> None:
+    project = scratch_project(tmp_path)
+    # "Set the rollout to 0 %" instead of disabling: users see the old pages, but the flag
+    # still reports enabled, so the next percentage change brings the broken hub back.
+    _break(
+        project / "drills/llm-hub/disable-hub-flag.sh",
+        '{"enabled": false, "rollout_percentage": 0}',
+        '{"enabled": true, "rollout_percentage": 0}',
+    )
+    scenario = write(project, "api.yaml", _scenario("feature-flag-rollback-api.yaml"))
+    result = run_scenario(scenario, tmp_path / "reports")
+    assert result.verdict.status == "FAIL"
+    assert "STEADY_STATE_NOT_RESTORED" in findings(result)
+    failed = {v.probe for v in result.journal.verify_results if not v.ok}
+    assert failed == {"flag reports enabled false, rollout 0"}
+
+
+def test_rehearsal_that_rolls_back_the_real_database_fails_with_rows_lost(
+    tmp_path: Path,
+) -> None:
+    project = scratch_project(tmp_path)
+    # The wrong-terminal mistake: the rehearsal's rollback SQL runs against DATABASE_URL.
+    _break(
+        project / "drills/llm-hub/rehearse-rollback.sh",
+        'psql "$test_url" -Xq -v ON_ERROR_STOP=1 --single-transaction',
+        'psql "$DATABASE_URL" -Xq -v ON_ERROR_STOP=1 --single-transaction',
+    )
+    scenario = write(project, "rehearsal.yaml", _scenario("staging-rehearsal.yaml"))
+    result = run_scenario(scenario, tmp_path / "reports")
+    assert result.verdict.status == "FAIL"
+    assert {"ROWS_LOST", "STEADY_STATE_NOT_RESTORED"} <= findings(result)
+    failed = {v.probe for v in result.journal.verify_results if not v.ok}
+    assert "staging database keeps its seven llm_ tables" in failed

@@ -18,6 +18,10 @@ def make_backend(
         from drillbook.backends.local import LocalBackend
 
         return LocalBackend(run_dir, run_id, clock=clock, base_dir=base_dir)
+    if name == "docker":
+        from drillbook.backends.docker import DockerBackend
+
+        return DockerBackend(run_dir, run_id, clock=clock, base_dir=base_dir)
     raise UsageError(f"unknown backend {name!r}; known: {', '.join(BACKENDS)}")
 
 

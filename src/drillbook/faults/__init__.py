@@ -6,6 +6,7 @@ from drillbook.faults.config import CorruptYaml
 from drillbook.faults.database import DeleteRows, DropTable
 from drillbook.faults.deploy import ConfigReplace, DeployCommand
 from drillbook.faults.gateway import ActivateProvider, DegradeGateway, DegradeProvider, SetFlag
+from drillbook.faults.gateway_load import ErrorSpike, Latency, MemoryLeak, ProviderOutage
 from drillbook.faults.service import ServiceKill, ServiceRestart, ServiceSignal, ServiceStop
 from drillbook.faults.storage import FileCorrupt, FileDelete, FileTruncate, S3DeleteObjects
 
@@ -18,9 +19,13 @@ __all__ = [
     "DeleteRows",
     "DeployCommand",
     "DropTable",
+    "ErrorSpike",
     "FileCorrupt",
     "FileDelete",
     "FileTruncate",
+    "Latency",
+    "MemoryLeak",
+    "ProviderOutage",
     "S3DeleteObjects",
     "ServiceKill",
     "ServiceRestart",

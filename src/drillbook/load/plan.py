@@ -61,8 +61,8 @@ def round_ms(ms: float) -> int:
     if ms < 100:
         return round(ms)
     if ms < 1000:
-        return round(ms, -1)
-    return round(ms, -2)
+        return int(round(ms, -1))
+    return int(round(ms, -2))
 
 
 def percentile(hist: dict[int, int], q: float) -> float | None:

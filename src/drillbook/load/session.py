@@ -8,6 +8,7 @@ CLOCK_MONOTONIC, the clock of every process on the machine, and are placed on th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -110,15 +111,20 @@ class LoadSession:
         self._stderr_path = folder / "locust.log"
         self._stderr = self._stderr_path.open("w", encoding="utf-8")
         env = {**os.environ, KEY_ENV: key, "PYTHONUNBUFFERED": "1"}
-        self.proc = subprocess.Popen(  # noqa: S603 - our own module
+        self.proc = subprocess.Popen(
             [sys.executable, "-m", "drillbook.load.worker", "--plan", str(plan_path)],
             stdout=subprocess.PIPE, stderr=self._stderr, stdin=subprocess.DEVNULL,
             env=env, text=True, start_new_session=True,
         )  # fmt: skip
         self._reader = threading.Thread(target=self._read, name="load-reader", daemon=True)
         self._reader.start()
-        if not self._started.wait(START_TIMEOUT) or self._errors:
-            why = "; ".join(self._errors) or f"no start within {START_TIMEOUT:g} s"
+        started = self._started.wait(START_TIMEOUT)
+        code = self.proc.poll()
+        if not started or self._errors or code is not None:
+            why = "; ".join(self._errors) or (
+                f"the load process exited with code {code}" if code is not None
+                else f"no start within {START_TIMEOUT:g} s"
+            )
             self.stop(linger=False)
             raise LoadError(f"the load did not start: {why}; last output: {self.tail()}")
         self.recorder.mark(
@@ -147,14 +153,11 @@ class LoadSession:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)  # the master only: it stops its workers
         self._done.wait(timeout)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
-        try:  # anything of its group left (a worker whose master died) goes
+        # Anything of its group left (a worker whose master died) goes.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
         proc.wait()
         if self._reader is not None:
             self._reader.join(timeout=5)

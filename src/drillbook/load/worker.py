@@ -24,12 +24,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import gevent
+import gevent  # type: ignore[import-untyped]
+import gevent.event  # type: ignore[import-untyped]
 import locust.runners
-from locust import FastHttpUser, constant, constant_throughput, events, task
+from locust import FastHttpUser, constant, constant_throughput, task
 from locust.env import Environment
 
-from drillbook.load.plan import KEY_ENV, BucketLine, LoadPlan, percentile, round_ms
+from drillbook.load.plan import KEY_ENV, BucketLine, LoadPlan, round_ms
 
 # A worker reports every 3 s by default; a bucket is only complete once every worker reported.
 REPORT_INTERVAL = 0.5
@@ -76,7 +77,8 @@ class Collector:
         self, response_time: float, response: Any = None, exception: Any = None, **_: Any
     ) -> None:
         status = int(getattr(response, "status_code", 0) or 0)
-        self.pending.append((time.perf_counter_ns(), float(response_time), status, exception is not None))
+        failed = exception is not None
+        self.pending.append((time.perf_counter_ns(), float(response_time), status, failed))
 
     def take(self) -> list[_Sample]:
         taken, self.pending = self.pending, []
@@ -96,8 +98,7 @@ class Bucketer:
     def add(self, samples: list[_Sample]) -> None:
         for sample in samples:
             index = max(0, (sample[0] - self.origin) // self.width)
-            if index < self.next_index:  # late report: count it in the oldest open bucket
-                index = self.next_index
+            index = max(index, self.next_index)  # a late report counts in the oldest open one
             self.open.setdefault(index, []).append(sample)
 
     def flush(self, *, before_ns: int) -> None:
@@ -111,8 +112,9 @@ class Bucketer:
         if self.open:
             last = max(self.open)
             while self.next_index <= last:
-                end = min(now_ns, self.origin + (self.next_index + 1) * self.width)
-                self._print(self.next_index, max(end, self.origin + self.next_index * self.width + 1))
+                start = self.origin + self.next_index * self.width
+                end = min(now_ns, start + self.width)
+                self._print(self.next_index, max(end, start + 1))
                 self.next_index += 1
 
     def _print(self, index: int, end_ns: int) -> None:
@@ -180,7 +182,7 @@ def _serve(plan: LoadPlan, env: Environment, collector: Collector | None, grace:
 def run_local(plan: LoadPlan) -> None:
     env = Environment(user_classes=[make_user(plan)], catch_exceptions=True)
     collector = Collector()
-    env.events.request.add_listener(collector.on_request)
+    env.events.request.add_listener(collector.on_request)  # type: ignore[no-untyped-call]
     env.create_local_runner()
     _serve(plan, env, collector, grace=0.05)
 
@@ -193,14 +195,10 @@ def run_master(plan: LoadPlan, plan_path: str, port: int) -> None:
         for s in data.get("drillbook", ()):
             collector.pending.append((int(s[0]), float(s[1]), int(s[2]), bool(s[3])))
 
-    env.events.worker_report.add_listener(on_worker_report)
+    env.events.worker_report.add_listener(on_worker_report)  # type: ignore[no-untyped-call]
     runner = env.create_master_runner("127.0.0.1", port)
     children = [
-        subprocess.Popen(  # noqa: S603 - our own module, argv built here
-            [sys.executable, "-m", "drillbook.load.worker", "--plan", plan_path,
-             "--role", "worker", "--port", str(port)],
-        )  # fmt: skip
-        for _ in range(plan.workers)
+        subprocess.Popen(_worker_argv(plan_path, port)) for _ in range(plan.workers)
     ]
     deadline = time.monotonic() + 30
     while len(runner.clients.ready) < plan.workers:
@@ -222,15 +220,21 @@ def run_master(plan: LoadPlan, plan_path: str, port: int) -> None:
                 child.kill()
 
 
+def _worker_argv(plan_path: str, port: int) -> list[str]:
+    module = "drillbook.load.worker"
+    return [sys.executable, "-m", module, "--plan", plan_path, "--role", "worker",
+            "--port", str(port)]
+
+
 def run_worker(plan: LoadPlan, port: int) -> None:
     env = Environment(user_classes=[make_user(plan)], catch_exceptions=True)
     collector = Collector()
-    env.events.request.add_listener(collector.on_request)
+    env.events.request.add_listener(collector.on_request)  # type: ignore[no-untyped-call]
 
     def on_report(client_id: str, data: dict[str, Any]) -> None:
         data["drillbook"] = [list(s) for s in collector.take()]
 
-    env.events.report_to_master.add_listener(on_report)
+    env.events.report_to_master.add_listener(on_report)  # type: ignore[no-untyped-call]
     # SIGTERM to the whole group must not cut a worker's last report short: the master decides.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     runner = env.create_worker_runner("127.0.0.1", port)

@@ -24,6 +24,8 @@ from drillbook.datacheck import DataChecker
 from drillbook.errors import DrillbookError, ProvisionError
 from drillbook.grade import grade
 from drillbook.journal import Phase, ProbeSample, Recorder
+from drillbook.load.session import LoadError, LoadSession
+from drillbook.load.timeline import write_timeline
 from drillbook.measure import measure
 from drillbook.probes import close_connections
 from drillbook.redact import Redactor, find_secrets
@@ -35,7 +37,7 @@ from drillbook.runner.control import ControlServer, write_ctl_command
 from drillbook.runner.envcontract import build_env
 from drillbook.runner.gameday import Pauser, briefing, write_env_file
 from drillbook.runner.phases import inject_faults, run_steps
-from drillbook.runner.preflight import preflight
+from drillbook.runner.preflight import environment_checks, static_checks
 from drillbook.runner.sampler import Sampler, first_failure_since, run_probe, stable_since
 from drillbook.scenario.model import Rpo, Scenario
 from drillbook.settings import drillbook_home
@@ -140,6 +142,8 @@ class Runner:
             verdict=verdict,
             report_dir=str(report_dir),
         )
+        if journal.load:
+            write_timeline(journal, measurements, report_dir)
         self.listener.on_run_end(result)
         return result
 
@@ -170,6 +174,7 @@ class _Drill:
         self.control: ControlServer | None = None
         self.checker = DataChecker()
         self.injected = False
+        self.load: LoadSession | None = None
         self.canary: CanaryWriter | None = None
 
     # phases -------------------------------------------------------------------------------
@@ -193,13 +198,16 @@ class _Drill:
 
     def execute(self) -> None:
         self.enter("preflight")
-        problems = preflight(self.scenario, self.ctx)
+        problems = static_checks(self.scenario, self.ctx.base_dir, self.ctx.workdir)
         if problems:
             self.abort("PREFLIGHT_FAILED", "; ".join(problems))
         self.leave()
 
         self.enter("provision")
         self.provision()
+        problems = environment_checks(self.scenario, self.ctx)
+        if problems:
+            self.abort("PREFLIGHT_FAILED", "; ".join(problems))
         self.leave()
         self.seed_and_baseline()
         self.inject_and_detect()
@@ -243,6 +251,12 @@ class _Drill:
                 )
             rec.mark("baseline.steady")
         self.checker.before(self.ctx, scenario.verify.data, rec)
+        if scenario.load is not None and not self.opts.dry_run:  # users from here to verify
+            self.load = LoadSession(scenario.load, self.ctx, rec)
+            try:
+                self.load.start()
+            except LoadError as exc:
+                self.abort("LOAD_FAILED", str(exc))
         self.leave()
 
     def inject_and_detect(self) -> None:
@@ -304,6 +318,8 @@ class _Drill:
         for probe in scenario.verify_probes:
             rec.verify_result(run_probe(probe, self.ctx, rec))
         self.checker.after(self.ctx, scenario.verify.data, rec)
+        if self.load is not None:
+            self.load.stop()
         if self.canary is not None and scenario.rpo is not None:
             rec.set_rpo(self.canary.measure(self._rpo_dsn(scenario.rpo)))
         self.leave()
@@ -411,6 +427,8 @@ class _Drill:
         self.listener.on_phase("teardown")
         if self.sampler is not None:
             self.sampler.stop()
+        if self.load is not None:
+            self.load.stop(linger=False)
         if self.canary is not None:
             self.canary.stop("teardown")
         close_connections()  # cached probe connections must not outlive the server

@@ -78,6 +78,9 @@ class StepSpec(KindModel):
     )
     timeout: Duration = Field(300.0, description="the step is killed (process group) after this")
     description: str | None = None
+    requires: list[str] = Field(
+        default_factory=list, description="tools the step needs on PATH (checked by preflight)"
+    )
 
     def execute(self, ctx: DrillContext, timeout: float) -> StepOutcome:
         """Carry out the step once, within `timeout` seconds.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, JsonValue, WithJsonSchema, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, JsonValue, WithJsonSchema, model_validator
 
 from drillbook.scenario.types import IDENTIFIER, Duration, Model, parse_duration
 
@@ -113,7 +113,9 @@ class Load(Model):
         description="'master': the gateway config's master key; another value is sent as is "
         "(may use ${...}); null: no key",
     )
-    header: str = Field("Authorization", description="header carrying the key (Bearer for Authorization)")
+    header: str = Field(
+        "Authorization", description="header carrying the key (as Bearer for Authorization)"
+    )
     baseline: Duration = Field(
         3.0, description="load runs this long before the fault, for the baseline window"
     )
@@ -170,6 +172,7 @@ Scale = Annotated[
 class MatrixRule(Model):
     """When `metric` exceeds `above` for `for_` (runbook time), the runbook calls for `action`."""
 
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
     metric: Literal["error_rate", "p95", "p95_ratio"]
     above: float = Field(ge=0, description="error_rate: a share; p95: seconds; p95_ratio: x")
     for_: Duration = Field(0.0, alias="for", description="sustained this long (runbook time)")

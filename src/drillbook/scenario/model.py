@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     Field,
     ValidationError,
     WrapValidator,
@@ -92,6 +94,53 @@ class Rpo(Model):
     database: str | None = None
 
 
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B|B)?\s*$", re.IGNORECASE)
+_SIZE_UNIT = {
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
+
+
+def parse_size(value: Any) -> int:
+    """'512MB', '1GiB', '2 GB' or a number of bytes -> bytes."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    match = _SIZE.match(value) if isinstance(value, str) else None
+    if not match:
+        raise ValueError(f"expected a size such as '512MB' or '1GiB', got {value!r}")
+    unit = (match.group(2) or "b").lower()
+    return int(float(match.group(1)) * _SIZE_UNIT[unit])
+
+
+ByteSize = Annotated[int, BeforeValidator(parse_size)]
+
+
+class BackupCheck(Model):
+    """A backup the recovery will need: it must exist (and verify) before any fault."""
+
+    path: str = Field(description="file, relative to the project; checked before provisioning")
+    verify: str | None = Field(
+        None, description="shell command run with the drill environment; {path} is the file"
+    )
+    max_age: Duration | None = Field(None, description="older than this is stale")
+
+
+class Preflight(Model):
+    tools: list[str] = Field(default_factory=list, description="commands that must be on PATH")
+    env: list[str] = Field(
+        default_factory=list, description="variables (credentials) that must be set; never printed"
+    )
+    backups: list[BackupCheck] = Field(default_factory=list)
+    min_free_disk: ByteSize = Field(256 * 10**6, description="free space needed in the run dir")
+
+
 class Timeouts(Model):
     provision: Duration = 120.0
     baseline: Duration = Field(
@@ -133,6 +182,7 @@ class Scenario(Model):
     timeouts: Timeouts = Field(default_factory=Timeouts)
     sampling: Sampling = Field(default_factory=Sampling)
     load: Load | None = Field(None, description="simulated users from the baseline to verify")
+    preflight: Preflight = Field(default_factory=Preflight)
     rpo: Rpo | None = Field(None, description="measure the data-loss window with a canary writer")
 
     # Where relative paths resolve and which file this came from; set by the loader.

@@ -1,0 +1,178 @@
+"""Any command as a container: the team's program (or a kind's `as_command()`, the gateway).
+
+The service dir holds the config copies and is mounted at its host path, so `{workdir}` means
+the same inside and out and a fault that corrupts the copy on the host is what the container
+reads at its next start. The scenario's dir is mounted read-only at its host path for scripts
+named relative to it. A plain command shares the host's network (it binds where it binds,
+often 127.0.0.1); the gateway binds 0.0.0.0 on the run's network with its port published.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+from testcontainers.core.container import DockerContainer
+
+from drillbook.backends.base import ServiceInfo
+from drillbook.backends.docker.container import ContainerService
+from drillbook.backends.docker.engine import DockerRun
+from drillbook.errors import ProvisionError
+from drillbook.services.command import CommandService
+
+_SECRET_WORDS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "API_KEY", "ACCESS_KEY", "PRIVATE_KEY")
+
+
+def env_prefix(name: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in name).upper()
+
+
+class DockerCommand(ContainerService):
+    kind = "command"
+    use_init = True  # PID 1 ignores SIGTERM unless it installs a handler; an init forwards it
+    settle_seconds = 0.5
+
+    def __init__(
+        self,
+        name: str,
+        spec: CommandService,
+        *,
+        run: DockerRun,
+        image: str,
+        workdir: Path,
+        kind: str = "command",
+        network_mode: str = "host",
+        port: int | None = None,
+    ) -> None:
+        self.kind = kind
+        self.network_mode = network_mode
+        super().__init__(
+            name, run=run, image=image, workdir=workdir, startup_timeout=spec.startup_timeout
+        )
+        if port is not None:
+            self.port = port
+        self.spec = spec
+        self.started_ns = 0
+
+    def _subst(self, text: str) -> str:
+        return (
+            text.replace("{port}", str(self.port))
+            .replace("{workdir}", str(self.workdir))
+            .replace("{base_dir}", str(self.run.base_dir))
+        )
+
+    def argv(self) -> list[str]:
+        argv = [self._subst(word) for word in self.spec.argv()]
+        if argv[0] == sys.executable:  # as_command() names the host's python: use the image's
+            argv[0] = "python3"
+        first = Path(argv[0])
+        if not first.is_absolute() and "/" in argv[0] and (self.run.base_dir / first).exists():
+            argv[0] = str(self.run.base_dir / first)
+        return argv
+
+    def _spec(self) -> DockerContainer:
+        container = self.base_container().with_command(self.argv())
+        container.with_env("DRILLBOOK_RUN_ID", self.run.run_id)
+        for key, value in self.spec.env.items():
+            container.with_env(key, self._subst(value))
+        if self.network_mode == "run":
+            container.with_env("DRILLBOOK_GATEWAY_HOST", "0.0.0.0")
+        container.with_volume_mapping(str(self.workdir), str(self.workdir), "rw")
+        if self.run.base_dir != self.workdir:
+            container.with_volume_mapping(str(self.run.base_dir), str(self.run.base_dir), "ro")
+        return container
+
+    def _create_kwargs(self) -> dict[str, Any]:
+        kwargs = super()._create_kwargs()
+        kwargs.update(working_dir=str(self.workdir), stop_signal=self.spec.stop_signal)
+        return kwargs
+
+    def _before_start(self) -> None:
+        self.started_ns = self.run.clock.now_ns()
+
+    @property
+    def health_url(self) -> str | None:
+        return self._subst(self.spec.health.http) if self.spec.health.http else None
+
+    def _check(self) -> str | None:
+        url = self.health_url
+        if url is not None:
+            try:
+                response = httpx.get(url, timeout=2.0)
+            except httpx.HTTPError as exc:
+                return f"GET {url}: {type(exc).__name__}"
+            if response.status_code != self.spec.health.expect_status:
+                expected = self.spec.health.expect_status
+                return f"GET {url}: status {response.status_code}, expected {expected}"
+            return None
+        if self.spec.health.tcp:
+            try:
+                httpx.get(f"http://127.0.0.1:{self.port}/", timeout=1.0)
+            except httpx.ConnectError:
+                return f"nothing accepts connections on 127.0.0.1:{self.port}"
+            except httpx.HTTPError:
+                return None  # something answered, if not in HTTP
+        return None
+
+    def _ready(self) -> str | None:
+        if self.spec.health.http is None and not self.spec.health.tcp:
+            up = (self.run.clock.now_ns() - self.started_ns) / 1e9
+            if up < self.settle_seconds:
+                return f"up {up:.2f}s of the {self.settle_seconds}s needed without a check"
+        return self._check()
+
+    @property
+    def config_path(self) -> Path | None:
+        first = next(iter(self.spec.config_files), None)
+        return self.workdir / first if first is not None else None
+
+    @property
+    def info(self) -> ServiceInfo:
+        return ServiceInfo(
+            name=self.name,
+            kind=self.kind,
+            port=self.port,
+            url=f"http://127.0.0.1:{self.port}",
+            config_path=self.config_path,
+            workdir=self.workdir,
+            log_path=self.log_path,
+        )
+
+    def env(self) -> Mapping[str, str]:
+        prefix = env_prefix(self.name if self.kind == "command" else self.kind)
+        env = {f"{prefix}_URL": f"http://127.0.0.1:{self.port}"}
+        if self.config_path is not None:
+            env[f"{prefix}_CONFIG"] = str(self.config_path)
+        return env
+
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(
+            self._subst(value)
+            for key, value in self.spec.env.items()
+            if value and any(word in key.upper() for word in _SECRET_WORDS)
+        )
+
+    def facts(self) -> Mapping[str, str]:
+        facts = dict(super().facts())
+        facts.update(command=" ".join(self.argv()), network=self.network_mode)
+        return facts
+
+
+def copy_config_files(
+    name: str, kind: str, spec: CommandService, workdir: Path, base_dir: Path
+) -> None:
+    """Copy the config files into the service dir once, as the local backend does."""
+    for dest, source in spec.config_files.items():
+        src = Path(source) if Path(source).is_absolute() else base_dir / source
+        target = workdir / dest
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, target)
+        except OSError as exc:
+            raise ProvisionError(
+                f"service {name!r} ({kind}): cannot copy config file {source!r} to {dest!r}: {exc}"
+            ) from exc
