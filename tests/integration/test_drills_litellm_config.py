@@ -49,8 +49,8 @@ def _run(project: Path, text: str, tmp_path: Path) -> set[str]:
 
 
 def _short_recover(scenario: str) -> str:
-    """Stop watching for the steady state after 8 s: a broken procedure will not get there."""
-    out, n = re.subn(r"\brecover: \d+s", "recover: 8s", scenario)
+    """Stop watching for the steady state after 5 s: a broken procedure will not get there."""
+    out, n = re.subn(r"\brecover: \d+s", "recover: 5s", scenario)
     assert n == 1
     return out
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import traceback
 from collections.abc import Sequence
 
@@ -9,6 +10,18 @@ from drillbook.journal import FaultRecord, Phase, Recorder, StepRecord
 from drillbook.report import RunListener
 from drillbook.runner.context import RunContext
 from drillbook.scenario.kinds import FaultSpec, StepOutcome, StepSpec
+
+_FACT = re.compile(r"^DRILLBOOK_FACT\s+([A-Za-z][A-Za-z0-9_.-]{0,63})=(.*)$")
+
+
+def reported_facts(stdout: str) -> list[tuple[str, str]]:
+    """`DRILLBOOK_FACT name=value` lines a procedure printed, e.g. the time a PITR actually
+    recovered to, so the report can show it beside what was asked for."""
+    return [
+        (m.group(1), m.group(2).strip()[:500])
+        for line in stdout.splitlines()
+        if (m := _FACT.match(line.strip()))
+    ]
 
 
 def describe_step(step: StepSpec) -> str:
@@ -84,6 +97,8 @@ def run_steps(
         )
         if step.id:
             ctx.record_output(step.id, outcome)
+        for name, value in reported_facts(outcome.stdout):
+            recorder.fact(f"{phase}.{step.id or index}.{name}", value)
         recorder.step(record)
         listener.on_step_end(record)
         if not outcome.ok:
