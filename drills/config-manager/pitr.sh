@@ -90,6 +90,10 @@ CONF
     done
     [[ $(psql "$DATABASE_URL" -At -c "SELECT pg_is_in_recovery()") == f ]] \
         || die "the server is still in recovery after 30 s"
+    # What was asked for and what was reached: the commit time of the last replayed transaction.
+    echo "DRILLBOOK_FACT pitr.target_time=$target"
+    echo "DRILLBOOK_FACT pitr.recovered_to=$(psql "$DATABASE_URL" -At -c \
+        "SELECT coalesce(pg_last_xact_replay_timestamp()::text, 'unknown')")"
     # The targets must not apply to a later recovery (a crash restart, the next PITR).
     psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -q \
         -c "ALTER SYSTEM RESET recovery_target_time" \

@@ -9,6 +9,8 @@ HEALTH_TIMEOUT="${HEALTH_TIMEOUT:-30}"   # the runbook's 30 s health window
 BACKUP_PREFIX="litellm.yaml.backup-"
 
 log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*"; }
+# A fact for the drill report (a plain line anywhere else).
+fact() { printf 'DRILLBOOK_FACT %s=%s\n' "$1" "$2"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 need_env() {

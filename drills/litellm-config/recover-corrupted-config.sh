@@ -29,3 +29,4 @@ install_config "$chosen"
 restart_service
 wait_healthy "$(sha256_of "$chosen")"
 log "recovered from ${chosen##*/}"
+fact restored_backup "${chosen##*/}"

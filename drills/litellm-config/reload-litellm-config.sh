@@ -91,6 +91,7 @@ elif ! wait_healthy "$want"; then
 fi
 if [[ -z "$failure" ]]; then
     log "deploy ok: healthy on sha256 ${want:0:12}"
+    fact deploy deployed
     exit 0
 fi
 
@@ -100,7 +101,10 @@ log "ROLLBACK: $failure; restoring $backup"
 install_config "$backup"
 if reload "$backup" && wait_healthy "$(sha256_of "$backup")"; then
     log "rolled back: healthy on the previous config; the new config was NOT deployed"
+    fact deploy rolled_back
+    fact rollback_trigger "$failure"
     exit 3
 fi
 log "ROLLBACK FAILED: the service is not healthy on $backup either; see the runbook's Manual Rollback"
+fact deploy rollback_failed
 exit 4

@@ -46,3 +46,5 @@ install_config "$chosen"
 restart_service
 wait_healthy "$(sha256_of "$chosen")"
 log "rolled back to ${chosen##*/}"
+fact change_time "$before"
+fact restored_backup "${chosen##*/}"

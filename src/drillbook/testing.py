@@ -487,3 +487,41 @@ def gateway_client(
 
 
 # ========================================================================= end gateway
+
+
+# =============================================================================================
+# load (helper: load) -- hand-built load buckets for a JournalBuilder
+# =============================================================================================
+
+
+def load_buckets(
+    builder: JournalBuilder,
+    counts: Iterable[tuple[int, int]],
+    *,
+    width: float = 1.0,
+    latency_ms: int = 10,
+    status: str = "500",
+) -> JournalBuilder:
+    """One LoadBucket per (requests, failures), from the builder's time on, advancing its clock
+    by `width` each; failures are spread evenly inside the bucket, latencies all `latency_ms`."""
+    from drillbook.journal import LoadBucket
+
+    for requests, failures in counts:
+        start = builder.t
+        end = start + width
+        first = last = None
+        if failures:
+            first = start + width / (failures + 1)
+            last = start + width * failures / (failures + 1)
+        builder.recorder.load_bucket(LoadBucket(
+            start=start, end=end, requests=requests, failures=failures,
+            by_status={status: failures} if failures else {},
+            p50=latency_ms / 1000, p95=latency_ms / 1000, p99=latency_ms / 1000,
+            max=latency_ms / 1000, first_failure=first, last_failure=last, users=10,
+            hist={latency_ms: requests} if requests else {},
+        ))
+        builder.advance(width)
+    return builder
+
+
+# ========================================================================= end load

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 SCENARIOS = REPO / "scenarios" / "llm-hub"
 
 
-def _scenario(name: str, *, recover: str = "8s") -> str:
+def _scenario(name: str, *, recover: str = "5s") -> str:
     """The catalogue scenario, with a short recovery wait: a broken procedure never recovers."""
     text = (SCENARIOS / name).read_text()
     assert "recover: 1m}" in text
