@@ -9,6 +9,8 @@ where the version really is the one the name promises (postgres:15 for Debian's 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 import subprocess
 import tempfile
@@ -26,6 +28,7 @@ DEBIAN_SUITE = "bookworm"
 BASE_PACKAGES = ("ca-certificates", "python3", "python3-venv", "procps", "iproute2")
 PG_MAJOR = "15"  # what bookworm ships; other majors need a repository this machine lacks
 IMAGES = ("base", "postgres", "moto", "gateway")
+FINGERPRINT_LABEL = "drillbook.fingerprint"
 # CAs this machine added to its trust store (Debian's place for them): a TLS-inspecting proxy
 # on the way to PyPI is trusted inside the images too, as it is on the host.
 LOCAL_CA_DIR = Path("/usr/local/share/ca-certificates")
@@ -81,7 +84,7 @@ def _tag(source: str, tags: Sequence[str], log: Log) -> None:
             _run(["docker", "tag", source, tag], f"tagging {tag}", log)
 
 
-def build_base(tag: str, log: Log) -> None:
+def build_base(tag: str, fp: str, log: Log) -> list[str]:
     if shutil.which("mmdebstrap") is None:
         raise DrillbookError(
             "mmdebstrap is not installed; `apt-get install mmdebstrap` (Debian's mirror is enough)"
@@ -111,6 +114,7 @@ def build_base(tag: str, log: Log) -> None:
         "ENV LANG=C.UTF-8",
         f"ENV PIP_CERT={SYSTEM_BUNDLE}",  # pip otherwise trusts only its own bundle
         f"ENV REQUESTS_CA_BUNDLE={SYSTEM_BUNDLE}",
+        f"LABEL {FINGERPRINT_LABEL}={fp}",
     ]
     argv = ["docker", "import"]
     for change in changes:
@@ -129,14 +133,19 @@ def build_base(tag: str, log: Log) -> None:
     if strap.returncode != 0:
         tail = "\n".join(err.decode(errors="replace").strip().splitlines()[-15:])
         raise DrillbookError(f"mmdebstrap failed (exit {strap.returncode})\n{tail}")
+    return [f"Debian {DEBIAN_SUITE}: {', '.join(BASE_PACKAGES)}"]
 
 
-def docker_build(context: Path, tag: str, build_args: dict[str, str], log: Log) -> None:
+def docker_build(
+    context: Path, tag: str, build_args: dict[str, str], fp: str, log: Log
+) -> list[str]:
     argv = ["docker", "build", "--network", "host", "-q", "-t", tag]
+    argv += ["--label", f"{FINGERPRINT_LABEL}={fp}"]
     for key, value in build_args.items():
         argv += ["--build-arg", f"{key}={value}"]
     log(f"images: building {tag} from {context}")
     _run([*argv, str(context)], f"building {tag}", log)
+    return []
 
 
 def _moto_version() -> str:
@@ -168,6 +177,50 @@ def _stage_gateway(root: Path, into: Path) -> None:
     shutil.copy2(root / "docker" / "gateway" / "Dockerfile", into / "Dockerfile")
 
 
+def fingerprint(*parts: str | Path) -> str:
+    """A hash of strings and of files' contents (directories walked in order): what an image
+    was built from, stored as a label so a changed source is rebuilt and an unchanged one is not."""
+    digest = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, Path):
+            files = sorted(p for p in part.rglob("*") if p.is_file()) if part.is_dir() else [part]
+            for file in files:
+                if "__pycache__" in file.parts or file.suffix == ".pyc":
+                    continue
+                digest.update(str(file.relative_to(part) if part.is_dir() else file.name).encode())
+                digest.update(file.read_bytes())
+        else:
+            digest.update(part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+def image_fingerprint(tag: str) -> str | None:
+    """The fingerprint label of a local image; None when there is no such image."""
+    proc = subprocess.run(
+        ["docker", "image", "inspect", "--format", "{{json .Config.Labels}}", tag],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        return None
+    try:
+        labels = json.loads(proc.stdout) or {}
+    except ValueError:
+        return ""
+    return str(labels.get(FINGERPRINT_LABEL, ""))
+
+
+def image_id(tag: str) -> str:
+    return subprocess.run(
+        ["docker", "image", "inspect", "--format", "{{.Id}}", tag],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+
+
 def build_images(
     *,
     rebuild: bool = False,
@@ -177,86 +230,81 @@ def build_images(
 ) -> list[ImageResult]:
     """Build (or find) the base, postgres, moto and gateway images; return what happened.
 
-    Raises DrillbookError naming the failed step and the last lines of its output.
+    An image is kept when its tag exists with the fingerprint of what it would be built from
+    (Dockerfile, sources, versions, the base's id), so a changed source is rebuilt. Raises
+    DrillbookError naming the failed step and the last lines of its output.
     """
     unknown = [name for name in only if name not in IMAGES]
     if unknown:
         raise UsageError(f"unknown image {unknown[0]!r}; known: {', '.join(IMAGES)}")
     root = source_root(source)
     results: list[ImageResult] = []
-    need_base = any(name != "base" for name in only) or "base" in only
 
-    def step(image: str, tags: list[str], build: Callable[[], list[str]]) -> None:
+    def step(
+        image: str, tags: list[str], fp: str, build: Callable[[], list[str]], notes: list[str]
+    ) -> None:
         started = time.perf_counter()
-        if image_exists(tags[0]) and not rebuild:
+        if not rebuild and image_fingerprint(tags[0]) == fp:
             _tag(tags[0], tags[1:], log)
-            results.append(ImageResult(image, tuple(tags), "present", 0.0))
+            results.append(ImageResult(image, tuple(tags), "present", 0.0, tuple(notes)))
             return
-        notes = build()
+        notes = notes + build()
         _tag(tags[0], tags[1:], log)
         seconds = time.perf_counter() - started
         log(f"images: {tags[0]} built in {seconds:.0f}s")
         results.append(ImageResult(image, tuple(tags), "built", seconds, tuple(notes)))
 
-    def base() -> list[str]:
-        build_base(BASE_IMAGE, log)
-        return []
-
-    if need_base and ("base" in only or not image_exists(BASE_IMAGE)):
-        step("base", [BASE_IMAGE], base)
+    local_cas = sorted(LOCAL_CA_DIR.glob("*.crt")) if LOCAL_CA_DIR.is_dir() else []
+    base_fp = fingerprint(DEBIAN_SUITE, *BASE_PACKAGES, *local_cas)
+    if "base" in only or image_fingerprint(BASE_IMAGE) is None:
+        step("base", [BASE_IMAGE], base_fp, lambda: build_base(BASE_IMAGE, base_fp, log), [])
+    base_id = image_id(BASE_IMAGE)
 
     if "postgres" in only:
         pg_tag = f"drillbook/postgres:{PG_MAJOR}"
-
-        def postgres() -> list[str]:
-            docker_build(
-                root / "docker" / "postgres",
-                pg_tag,
-                {"BASE": BASE_IMAGE, "PG_MAJOR": PG_MAJOR},
-                log,
-            )
-            return []
-
-        step("postgres", [pg_tag], postgres)
+        context = root / "docker" / "postgres"
+        fp = fingerprint(base_id, PG_MAJOR, context)
+        args = {"BASE": BASE_IMAGE, "PG_MAJOR": PG_MAJOR}
+        step("postgres", [pg_tag], fp, lambda: docker_build(context, pg_tag, args, fp, log), [])
         major = _server_major(pg_tag, log)
         if major != PG_MAJOR:  # never tag a name with a version the image does not have
             raise DrillbookError(f"{pg_tag} runs PostgreSQL {major}, not {PG_MAJOR}")
         _tag(pg_tag, [f"postgres:{major}"], log)
+        last = results[-1]
         results[-1] = ImageResult(
             "postgres",
             (pg_tag, f"postgres:{major}"),
-            results[-1].action,
-            results[-1].seconds,
+            last.action,
+            last.seconds,
             (f"PostgreSQL {major} from Debian {DEBIAN_SUITE}; not tagged postgres:16",),
         )
 
     if "moto" in only:
         version = _moto_version()
-        moto_tags = [
-            f"drillbook/moto:{version}",
-            f"motoserver/moto:{version}",
-            "motoserver/moto:latest",
-        ]
-
-        def moto() -> list[str]:
-            docker_build(
-                root / "docker" / "moto",
-                moto_tags[0],
-                {"BASE": BASE_IMAGE, "MOTO_VERSION": version},
-                log,
-            )
-            return [f"moto {version} from PyPI"]
-
-        step("moto", moto_tags, moto)
+        tags = [f"drillbook/moto:{version}", f"motoserver/moto:{version}", "motoserver/moto:latest"]
+        context = root / "docker" / "moto"
+        fp = fingerprint(base_id, version, context)
+        args = {"BASE": BASE_IMAGE, "MOTO_VERSION": version}
+        step(
+            "moto",
+            tags,
+            fp,
+            lambda: docker_build(context, tags[0], args, fp, log),
+            [f"moto {version} from PyPI"],
+        )
 
     if "gateway" in only:
         gw_tags = [f"drillbook/gateway:{__version__}", "drillbook/gateway:latest"]
-
-        def gateway() -> list[str]:
-            with tempfile.TemporaryDirectory(prefix="drillbook-gateway-ctx-") as tmp:
-                _stage_gateway(root, Path(tmp))
-                docker_build(Path(tmp), gw_tags[0], {"BASE": BASE_IMAGE}, log)
-            return [f"drillbook {__version__} from {root}"]
-
-        step("gateway", gw_tags, gateway)
+        with tempfile.TemporaryDirectory(prefix="drillbook-gateway-ctx-") as tmp:
+            staged = Path(tmp)
+            _stage_gateway(root, staged)
+            fp = fingerprint(base_id, staged)
+            args = {"BASE": BASE_IMAGE}
+            step(
+                "gateway",
+                gw_tags,
+                fp,
+                lambda: docker_build(staged, gw_tags[0], args, fp, log),
+                [f"drillbook {__version__} from {root}"],
+            )
     return results

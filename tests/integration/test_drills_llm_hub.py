@@ -75,17 +75,31 @@ def test_full_rollback_that_exits_0_after_a_failed_drop_fails(tmp_path: Path) ->
     assert "no llm_ tables left" in failed
 
 
-def test_assessment_that_compares_percent_with_a_fraction_fails(tmp_path: Path) -> None:
+# How assessment code really goes wrong, one slip per row of the seed's table.
+CRITERIA_SLIPS = [
+    # Anything non-zero alarms: a 0.5 % spike becomes "consider", and people roll back noise.
+    ("rollback-criteria-0-5pct-errors.yaml", "errors > 0.02", "errors > 0", "fix_forward"),
+    # Percent against a fraction: 3 % is never "> 2".
+    ("rollback-criteria-3pct-errors.yaml", "errors > 0.02", "errors > 2", "consider_rollback"),
+    ("rollback-criteria-6pct-errors.yaml", "errors > 0.05", "errors > 5", "rollback_within_1h"),
+    # "Doubled" read as 100 % slower rather than the seed's > 50 %.
+    ("rollback-criteria-60pct-slower.yaml", "slower > 0.50", "slower > 1.0", "rollback_within_1h"),
+    # A strict comparison at the boundary: a complete outage is never "> 100 %".
+    ("rollback-criteria-outage.yaml", "errors >= 1.0", "errors > 1.0", "immediate"),
+]
+
+
+@pytest.mark.parametrize(("scenario", "right", "wrong", "decision"), CRITERIA_SLIPS)
+def test_assessment_with_a_wrong_threshold_fails_its_decision_check(
+    tmp_path: Path, scenario: str, right: str, wrong: str, decision: str
+) -> None:
     project = scratch_project(tmp_path)
-    # A units slip: the seed says "> 5 %", the code compares a fraction with 5, so a 6 % spike
-    # is only "consider" and nobody rolls back within the hour.
-    _break(project / "drills/llm-hub/assess-rollback.py", "errors > 0.05", "errors > 5")
-    scenario = write(project, "six.yaml", _scenario("rollback-criteria-6pct-errors.yaml"))
-    result = run_scenario(scenario, tmp_path / "reports")
+    _break(project / "drills/llm-hub/assess-rollback.py", right, wrong)
+    result = run_scenario(write(project, scenario, _scenario(scenario)), tmp_path / "reports")
     assert result.verdict.status == "FAIL"
     assert "STEADY_STATE_NOT_RESTORED" in findings(result)
     failed = {v.probe for v in result.journal.verify_results if not v.ok}
-    assert failed == {"decision is rollback_within_1h"}
+    assert failed == {f"decision is {decision}"}
 
 
 def test_api_rollback_that_only_dials_the_rollout_to_zero_fails(tmp_path: Path) -> None:

@@ -205,3 +205,16 @@ def test_timeline_picture_is_written_for_a_drill_with_load(tmp_path: Path) -> No
     assert path is not None and path.name == "timeline.png"
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert write_timeline(JournalBuilder().journal(), measure(SPIKE), tmp_path) is None
+
+
+def test_the_harness_never_imports_locust_or_gevent() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, drillbook.runner.runner, drillbook.load.session, drillbook.load.timeline, "
+        "drillbook.cli; print(sorted(m for m in ('locust', 'gevent') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "[]"

@@ -7,6 +7,7 @@ from drillbook.faults.database import DeleteRows, DropTable
 from drillbook.faults.deploy import ConfigReplace, DeployCommand
 from drillbook.faults.gateway import ActivateProvider, DegradeGateway, DegradeProvider, SetFlag
 from drillbook.faults.gateway_load import ErrorSpike, Latency, MemoryLeak, ProviderOutage
+from drillbook.faults.release import ServiceDeploy
 from drillbook.faults.service import ServiceKill, ServiceRestart, ServiceSignal, ServiceStop
 from drillbook.faults.storage import FileCorrupt, FileDelete, FileTruncate, S3DeleteObjects
 
@@ -27,6 +28,7 @@ __all__ = [
     "MemoryLeak",
     "ProviderOutage",
     "S3DeleteObjects",
+    "ServiceDeploy",
     "ServiceKill",
     "ServiceRestart",
     "ServiceSignal",

@@ -122,15 +122,24 @@ class ActivateProvider(_GatewayFault):
         )
 
 
-def _drill_faults(ctx: DrillContext, service: str, patch: _JsonObject, timeout: float) -> str:
-    """POST the patch to /_drill/faults; return the faults now active."""
-    handle = ctx.service(service)
-    token = _drill_token(handle)
-    ctx.add_secret(token)
-    url = f"{_base_url(ctx, service)}/_drill/faults"
-    report = _call("POST", url, body=patch, headers={_TOKEN_HEADER: token}, timeout=timeout)
-    active = report.get("active")
-    return ",".join(map(str, active)) if isinstance(active, list) else str(active)
+class _DrillHooks:
+    """/_drill/faults of one gateway, called with the run's drill token."""
+
+    def __init__(self, ctx: DrillContext, service: str, timeout: float) -> None:
+        self.url = f"{_base_url(ctx, service)}/_drill/faults"
+        self.timeout = timeout
+        token = _drill_token(ctx.service(service))
+        ctx.add_secret(token)
+        self._headers = {_TOKEN_HEADER: token}
+
+    def read(self) -> _JsonObject:
+        return _call("GET", self.url, headers=self._headers, timeout=self.timeout)
+
+    def merge(self, patch: _JsonObject) -> str:
+        """POST the patch (merged into the faults in force); return the faults now active."""
+        report = _call("POST", self.url, body=patch, headers=self._headers, timeout=self.timeout)
+        active = report.get("active")
+        return ",".join(map(str, active)) if isinstance(active, list) else str(active)
 
 
 @FAULTS.register
@@ -144,12 +153,9 @@ class DegradeProvider(_GatewayFault):
     latency_ms: float = Field(0.0, ge=0, description="degraded: added to each call")
 
     def inject(self, ctx: DrillContext) -> FaultOutcome:
-        url = f"{_base_url(ctx, self.service)}/_drill/faults"
-        token = _drill_token(ctx.service(self.service))
-        ctx.add_secret(token)
+        hooks = _DrillHooks(ctx, self.service, self.timeout)
         # POST merges top-level keys: keep the other providers' outages in force.
-        current = _call("GET", url, headers={_TOKEN_HEADER: token}, timeout=self.timeout)
-        faults = current.get("faults")
+        faults = hooks.read().get("faults")
         outages = faults.get("provider_outage") if isinstance(faults, dict) else None
         merged = dict(outages) if isinstance(outages, dict) else {}
         merged[self.provider] = {
@@ -157,7 +163,7 @@ class DegradeProvider(_GatewayFault):
             "error_rate": self.error_rate,
             "latency_ms": self.latency_ms,
         }
-        active = _drill_faults(ctx, self.service, {"provider_outage": merged}, self.timeout)
+        active = hooks.merge({"provider_outage": merged})
         return FaultOutcome(
             target=f"{self.service}:{self.provider}",
             detail={
@@ -185,7 +191,7 @@ class DegradeGateway(_GatewayFault):
         }
         if self.latency_ms is not None:
             patch["latency"] = {"kind": "fixed", "ms": self.latency_ms}
-        active = _drill_faults(ctx, self.service, patch, self.timeout)
+        active = _DrillHooks(ctx, self.service, self.timeout).merge(patch)
         return FaultOutcome(
             target=self.service,
             detail={

@@ -35,6 +35,9 @@ class LoadGrader:
             text = f"not measured: the run stopped{where} ({self.abort})"
             return Finding(criterion=name, status=Status.COULD_NOT_VERIFY, code=self.abort,
                            message=text, limit=limit)
+        if why is None and self.s.load is not None and self.j.dry_run:
+            return Finding(criterion=name, status=Status.COULD_NOT_VERIFY, code=Code.NOT_RUN,
+                           message="not run: a dry run starts no load", limit=limit)
         if why is None:
             why = ("no load ran: add a `load:` section" if self.s.load is None
                    else "the load recorded no bucket")

@@ -133,6 +133,12 @@ class LoadSession:
         )
         ctx.log(f"load: {load.users} users on {load.service!r}, {load.baseline:g} s of baseline")
         self.ctx.clock.sleep(load.baseline)
+        # The first bucket is printed once complete (later with workers, which report late).
+        patience = 2 * load.bucket + (2.0 if load.workers else 0.5)
+        waited = 0.0
+        while not any(b.requests for b in self.recorder.load_buckets()) and waited < patience:
+            self.ctx.clock.sleep(0.05)
+            waited += 0.05
         buckets = self.recorder.load_buckets()
         if not any(b.requests for b in buckets):
             self.stop(linger=False)

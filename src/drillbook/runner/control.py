@@ -31,6 +31,9 @@ ACTIONS = (
     "logs",
     "health",
     "replace-data-dir",
+    "deploy",
+    "history",
+    "undo",
 )
 
 
@@ -76,11 +79,48 @@ def perform(handle: ServiceHandle, action: str, arg: str | None) -> str:
                 f"replace-data-dir needs a postgres service and a directory; got {handle.kind!r}"
             )
         replace(Path(arg))
+    elif action in ("deploy", "history", "undo"):
+        return _revision_action(handle, action, arg)
     elif action == "logs":
         return "\n".join(handle.log_tail(int(arg or "20")))
     else:
         raise DrillbookError(f"unknown action {action!r}; known: {', '.join(ACTIONS)}")
     return f"{action} {handle.name}: {handle.state()}"
+
+
+def _revision_action(handle: ServiceHandle, action: str, arg: str | None) -> str:
+    """Seed 004's `kubectl rollout undo [--to-revision=N]` / `helm rollback`, on a service
+    that keeps a revision history (a local command or gateway)."""
+    history = getattr(handle, "revision_history", None)
+    if not callable(history):
+        raise DrillbookError(
+            f"{action} needs a service with a revision history (command, gateway); "
+            f"{handle.name!r} is {handle.kind!r}"
+        )
+    if action == "deploy":
+        if not arg:
+            raise DrillbookError(
+                "deploy needs a release or KEY=VALUE, e.g. 'deploy gateway v2' or "
+                "'deploy gateway DATABASE_URL=postgresql://...'"
+            )
+        key, sep, value = arg.partition("=")
+        revision = handle.deploy({key: value} if sep else {"release": arg})  # type: ignore[attr-defined]
+    elif action == "undo":
+        if arg is not None and not arg.isdigit():
+            raise DrillbookError(f"undo takes a revision number, got {arg!r}")
+        revision = handle.undo(int(arg) if arg else None)  # type: ignore[attr-defined]
+    else:
+        revisions = history()
+        current = revisions[-1].number
+        lines = ["REVISION  RELEASE  CHANGE"]
+        for r in revisions:
+            mark = "*" if r.number == current else " "
+            lines.append(f"{r.number:>7}{mark}  {r.release() or '-':<7}  {r.change}")
+        return "\n".join(lines)
+    return (
+        f"{action} {handle.name}: revision {revision.number} ({revision.change}), "
+        f"release {revision.release() or '-'}: {handle.state()}"
+    )
 
 
 class ControlServer:
@@ -192,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             "usage: $DRILLBOOK_CTL ACTION SERVICE [ARG]\n"
             "  ACTION: start | stop | restart | kill [SIG] | signal SIG | status | health"
-            " | logs [N]",
+            " | logs [N]\n          | deploy RELEASE|KEY=VALUE | history | undo [REVISION]",
             file=sys.stderr,
         )
         return 2

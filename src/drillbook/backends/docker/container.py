@@ -148,6 +148,53 @@ class ContainerService:
             self.stop()
             self.start(timeout)
 
+    # --- container-level control (container.* and network.* faults) ----------------------
+
+    def pause(self) -> None:
+        """Freeze every process of the container (cgroup freezer): alive but answering nothing."""
+        with self._lock:
+            if self._status() != "running":
+                raise ServiceError(f"service {self.name!r} is not running; nothing to pause")
+            try:
+                self._container.pause()
+            except DockerException as exc:
+                raise ServiceError(f"service {self.name!r}: docker pause failed: {exc}") from exc
+
+    def unpause(self) -> None:
+        with self._lock:
+            if self._status() == "paused":
+                try:
+                    self._container.unpause()
+                except DockerException as exc:
+                    raise ServiceError(f"service {self.name!r}: unpause failed: {exc}") from exc
+
+    def disconnect_network(self) -> None:
+        """Cut the container off the run's network (its published port goes with it)."""
+        with self._lock:
+            if self.network_mode != "run" or self._container is None:
+                raise ServiceError(
+                    f"service {self.name!r} shares the host's network; it cannot be cut off"
+                )
+            network = self.run.client.networks.get(self.run.network_name())
+            try:
+                network.disconnect(self._container, force=True)
+            except DockerException as exc:
+                raise ServiceError(f"service {self.name!r}: disconnect failed: {exc}") from exc
+
+    def connect_network(self) -> None:
+        """Undo disconnect_network (idempotent)."""
+        with self._lock:
+            if self.network_mode != "run" or self._container is None:
+                return
+            network = self.run.client.networks.get(self.run.network_name())
+            network.reload()
+            if any(c.id == self._container.id for c in network.containers):
+                return
+            try:
+                network.connect(self._container, aliases=[self.name])
+            except DockerException as exc:
+                raise ServiceError(f"service {self.name!r}: reconnect failed: {exc}") from exc
+
     def state(self) -> ServiceState:
         status = self._status()
         if status in _RUNNING:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -18,10 +19,60 @@ import httpx
 from drillbook.backends.base import ServiceInfo
 from drillbook.backends.local import ports
 from drillbook.backends.local.handle import LocalRun, ProcessService, start_new
-from drillbook.errors import ProvisionError
+from drillbook.errors import ProvisionError, ServiceError
 from drillbook.services.command import CommandService
 
 _SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|API_KEY|ACCESS_KEY|PRIVATE_KEY", re.I)
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+RELEASE_KEY = "release"
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One rollout of a command service: what it ran with, and why (seed 004's revision
+    history: `kubectl rollout history`, `helm history`)."""
+
+    number: int
+    spec: CommandService
+    change: str
+
+    def release(self) -> str | None:
+        argv = self.spec.argv()
+        for i, word in enumerate(argv):
+            if word == "--release" and i + 1 < len(argv):
+                return argv[i + 1]
+            if word.startswith("--release="):
+                return word.split("=", 1)[1]
+        return next((v for k, v in self.spec.env.items() if _is_release_var(k)), None)
+
+
+def _is_release_var(name: str) -> bool:
+    return name.upper() == "RELEASE" or name.upper().endswith("_RELEASE")
+
+
+def with_changes(spec: CommandService, changes: Mapping[str, str]) -> CommandService:
+    """`spec` with environment variables set; `release` sets the release the command is told:
+    the word after --release in its argv and every *_RELEASE variable (RELEASE when none)."""
+    env = dict(spec.env)
+    argv = list(spec.argv())
+    for key, value in changes.items():
+        if key != RELEASE_KEY:
+            if not _ENV_NAME.match(key):
+                raise ServiceError(f"deploy: {key!r} is not an environment variable name")
+            env[key] = value
+            continue
+        told = False
+        for i, word in enumerate(argv):
+            if word == "--release" and i + 1 < len(argv):
+                argv[i + 1], told = value, True
+            elif word.startswith("--release="):
+                argv[i], told = f"--release={value}", True
+        names = [k for k in env if _is_release_var(k)]
+        for name in names:
+            env[name] = value
+        if not names and not told:
+            env["RELEASE"] = value
+    return spec.model_copy(update={"command": argv, "env": env})
 
 
 def env_prefix(name: str) -> str:
@@ -52,6 +103,47 @@ class CommandHandle(ProcessService):
         self.base_dir = base_dir
         self.port = port
         self.stop_signal = spec.signal_number()
+        self.revisions: list[Revision] = [Revision(1, spec, "initial")]
+
+    # --- revision history: deploy a change, undo to an earlier revision ----------------
+
+    def revision_history(self) -> tuple[Revision, ...]:
+        with self._lock:
+            return tuple(self.revisions)
+
+    def deploy(self, changes: Mapping[str, str], timeout: float | None = None) -> Revision:
+        """Restart on a new revision: the current one with `changes` (see `with_changes`).
+        The revision is recorded even when it fails to start, as a failed rollout is."""
+        if not changes:
+            raise ServiceError(f"deploy {self.name!r}: nothing to change")
+        change = ", ".join(f"{k}={v}" for k, v in changes.items())
+        with self._lock:
+            return self._roll(with_changes(self.spec, changes), change, timeout)
+
+    def undo(self, to: int | None = None, timeout: float | None = None) -> Revision:
+        """Roll back to revision `to` (default: the one before the current), recorded as a new
+        revision with the same spec, as `helm rollback` does."""
+        with self._lock:
+            if to is None:
+                if len(self.revisions) < 2:
+                    raise ServiceError(f"undo {self.name!r}: no previous revision to roll back to")
+                target = self.revisions[-2]
+            else:
+                found = [r for r in self.revisions if r.number == to]
+                if not found:
+                    known = ", ".join(str(r.number) for r in self.revisions)
+                    raise ServiceError(
+                        f"undo {self.name!r}: no revision {to}; the history has {known}"
+                    )
+                target = found[0]
+            return self._roll(target.spec, f"undo to revision {target.number}", timeout)
+
+    def _roll(self, spec: CommandService, change: str, timeout: float | None) -> Revision:
+        revision = Revision(self.revisions[-1].number + 1, spec, change)
+        self.revisions.append(revision)
+        self.spec = spec
+        self.restart(timeout)
+        return revision
 
     def _subst(self, text: str) -> str:
         return (
@@ -136,6 +228,11 @@ class CommandHandle(ProcessService):
     def facts(self) -> Mapping[str, str]:
         facts = dict(super().facts())
         facts.update(command=" ".join(self.spec.argv()), port=str(self.port))
+        if len(self.revisions) > 1:
+            facts["revision"] = str(self.revisions[-1].number)
+            facts["revision_history"] = "; ".join(
+                f"{r.number}: {r.change}" for r in self.revisions
+            )
         return facts
 
 
