@@ -6,6 +6,7 @@ import json
 import signal
 import sys
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated
@@ -40,19 +41,23 @@ err = Console(stderr=True, soft_wrap=True)
 PathsArg = Annotated[
     list[Path], typer.Argument(help="scenario files or directories", show_default=False)
 ]
+ExcludeOpt = Annotated[
+    list[str], typer.Option("--exclude-tag", "-x", help="skip scenarios with this tag (repeatable)")
+]
 TagOpt = Annotated[
     list[str], typer.Option("--tag", "-t", help="only scenarios with this tag (repeatable)")
 ]
 
 
-def _load(paths: list[Path], tags: list[str]):  # type: ignore[no-untyped-def]
+def _load(paths: list[Path], tags: list[str], exclude: Sequence[str] = ()) -> list[Scenario]:
     from drillbook.scenario.loader import load_scenarios
 
-    scenarios = load_scenarios(paths, tags=tags)
+    scenarios = [s for s in load_scenarios(paths, tags=tags) if not set(s.tags) & set(exclude)]
     if not scenarios:
         raise UsageError(
             f"no scenario found in {', '.join(map(str, paths))}"
             + (f" with tag {' or '.join(tags)}" if tags else "")
+            + (f" without tag {' or '.join(exclude)}" if exclude else "")
         )
     return scenarios
 
@@ -83,7 +88,8 @@ def _terminate(signum: int, _frame: FrameType | None) -> None:
 @app.command()
 def run(
     paths: PathsArg,
-    tag: TagOpt = [],  # noqa: B006 - typer reads the default
+    tag: TagOpt = [],
+    exclude_tag: ExcludeOpt = [],
     backend: Annotated[str | None, typer.Option(help="local (default) or docker")] = None,
     json_path: Annotated[
         Path | None, typer.Option("--json", help="write the suite result as JSON here")
@@ -123,7 +129,7 @@ def run(
     pause_before: Annotated[
         list[str],
         typer.Option(help="stop before this phase until Enter or SIGUSR1 (repeatable)"),
-    ] = [],  # noqa: B006 - typer reads the default
+    ] = [],
 ) -> None:
     """Run drills and grade them.
 
@@ -138,7 +144,7 @@ def run(
     from drillbook.result import SuiteResult
     from drillbook.runner.runner import Runner, RunOptions
 
-    scenarios = _load(paths, tag)
+    scenarios = _load(paths, tag, exclude_tag)
     if evidence_key is not None:
         try:  # a bad key stops us before any drill, not after
             load_private_key(evidence_key)
@@ -240,21 +246,29 @@ def _write_suite_reports(
 
 
 @app.command()
-def validate(paths: PathsArg, tag: TagOpt = []) -> None:  # noqa: B006
+def validate(
+    paths: PathsArg,
+    tag: TagOpt = [],
+    exclude_tag: ExcludeOpt = [],
+) -> None:
     """Check scenario files (and every kind in them) without starting anything."""
-    scenarios = _load(paths, tag)
+    scenarios = _load(paths, tag, exclude_tag)
     for scenario in scenarios:
         console.print(f"[green]ok[/green] {scenario.source}  ({scenario.name})")
     console.print(f"{len(scenarios)} scenario(s) valid")
 
 
 @app.command("list")
-def list_(paths: PathsArg, tag: TagOpt = []) -> None:  # noqa: B006
+def list_(
+    paths: PathsArg,
+    tag: TagOpt = [],
+    exclude_tag: ExcludeOpt = [],
+) -> None:
     """List scenarios with their tags, services and what they break."""
     from drillbook.scenario.loader import summarize
 
     table = Table("name", "tags", "services", "faults", "recovery", "file")
-    for scenario in _load(paths, tag):
+    for scenario in _load(paths, tag, exclude_tag):
         row = summarize(scenario, relative_to=Path.cwd())
         table.add_row(
             row.name,
@@ -268,7 +282,11 @@ def list_(paths: PathsArg, tag: TagOpt = []) -> None:  # noqa: B006
 
 
 @app.command()
-def preflight(paths: PathsArg, tag: TagOpt = []) -> None:  # noqa: B006
+def preflight(
+    paths: PathsArg,
+    tag: TagOpt = [],
+    exclude_tag: ExcludeOpt = [],
+) -> None:
     """Check, without starting anything, that each scenario's recovery could run.
 
     Scripts exist and are executable, named backups exist and are fresh, disk is free, and
@@ -282,7 +300,7 @@ def preflight(paths: PathsArg, tag: TagOpt = []) -> None:  # noqa: B006
     home = drillbook_home()
     home.mkdir(parents=True, exist_ok=True)
     bad = 0
-    for scenario in _load(paths, tag):
+    for scenario in _load(paths, tag, exclude_tag):
         base = scenario.base_dir or Path.cwd()
         problems = static_checks(scenario, base, home)
         for section, steps in (("seed", scenario.seed), ("recovery", scenario.recovery)):

@@ -233,5 +233,8 @@ def test_shell_variables_pass_through_interpolation_untouched(tmp_path: Path) ->
 def test_procedures_can_report_facts_such_as_the_pitr_time_reached() -> None:
     from drillbook.runner.phases import reported_facts
 
-    out = "restoring\nDRILLBOOK_FACT pitr.target=2026-01-01 12:00:00+00\n  DRILLBOOK_FACT x=1 \nnoise=2"
+    out = (
+        "restoring\nDRILLBOOK_FACT pitr.target=2026-01-01 12:00:00+00\n"
+        "  DRILLBOOK_FACT x=1 \nnoise=2"
+    )
     assert reported_facts(out) == [("pitr.target", "2026-01-01 12:00:00+00"), ("x", "1")]
