@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -16,9 +16,11 @@ from drillbook.faults.gateway_load import ErrorSpike, Latency, MemoryLeak, Provi
 from drillbook.testing import FakeContext, FakeService
 from tests.integration.gateway_proc import DRILL, MASTER, TOKEN, Proc, gateway
 
+pytestmark = pytest.mark.slow
+
 
 class _Spec:
-    env = {"DRILLBOOK_DRILL_TOKEN": TOKEN}
+    env: ClassVar[dict[str, str]] = {"DRILLBOOK_DRILL_TOKEN": TOKEN}
 
 
 class GatewayHandle(FakeService):
@@ -55,7 +57,7 @@ def test_error_spike_fails_its_share_of_requests_until_reverted(
     assert statuses.count(500) == 12
     spike.revert(ctx)
     assert faults(gw)["active"] == []
-    assert TOKEN in ctx.secrets()
+    assert TOKEN in ctx.secrets
 
 
 def test_error_spike_with_a_duration_clears_itself_and_marks_the_moment(

@@ -238,3 +238,21 @@ def test_procedures_can_report_facts_such_as_the_pitr_time_reached() -> None:
         "  DRILLBOOK_FACT x=1 \nnoise=2"
     )
     assert reported_facts(out) == [("pitr.target", "2026-01-01 12:00:00+00"), ("x", "1")]
+
+
+@pytest.mark.parametrize(
+    ("line", "script"),
+    [
+        ("drills/x/restore.sh --latest", "drills/x/restore.sh"),
+        ('out="$(drills/x/backup.sh)"; echo "$out"', None),
+        ("pg_restore -d db backup.dump", None),
+        ("rc=0; drills/x.sh || rc=$?", None),
+    ],
+)
+def test_only_a_first_word_that_is_a_path_counts_as_the_script(
+    line: str, script: str | None
+) -> None:
+    from drillbook.runner.preflight import script_of
+    from drillbook.steps.run import RunStep
+
+    assert script_of(RunStep(kind="run", run=line)) == script

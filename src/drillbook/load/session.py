@@ -98,7 +98,8 @@ class LoadSession:
         if handle.info.url is None:
             raise LoadError(f"load.service {load.service!r} ({handle.kind}) has no url to load")
         key = ""
-        if load.key == "master":
+        implicit = "key" not in load.model_fields_set
+        if load.key == "master" and not (implicit and handle.kind != "gateway"):
             key = master_key(ctx, load.service)
         elif load.key:
             key = ctx.interpolate(load.key)

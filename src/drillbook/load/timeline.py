@@ -46,6 +46,7 @@ def _draw(journal: Journal, m: Measurements, folder: Path) -> Path:
     ax_rps = ax_err.twinx()
     ax_rps.plot(mids, rps, color="#777777", linewidth=1, label="requests/s")
     ax_rps.set_ylabel("req/s", color="#777777")
+    ax_rps.set_ylim(bottom=0)
     ax_lat.plot(mids, p95, color="#0275d8", marker=".", label="p95 ms")
     ax_lat.set_ylabel("p95 ms")
     ax_lat.set_xlabel("seconds since the run started")

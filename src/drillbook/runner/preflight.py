@@ -23,6 +23,7 @@ from drillbook.context import DrillContext
 from drillbook.procs import run_process
 from drillbook.scenario.kinds import StepSpec
 from drillbook.scenario.model import Scenario
+from drillbook.scenario.types import SHELL_SYNTAX
 
 VERIFY_TIMEOUT = 120.0
 
@@ -36,7 +37,7 @@ def script_of(step: object) -> str | None:
         first = shlex.split(run)[0]
     except ValueError:
         return None
-    return first if "/" in first and "${" not in first else None
+    return first if "/" in first and not SHELL_SYNTAX.search(first) else None
 
 
 def _steps(scenario: Scenario) -> Iterator[tuple[str, int, StepSpec]]:

@@ -102,10 +102,13 @@ class PathRef:
             words = shlex.split(value)
         except ValueError:
             words = value.split()
-        if words and "/" in words[0]:
+        if words and "/" in words[0] and not SHELL_SYNTAX.search(words[0]):
             return words[0]
         return None
 
+
+# A first word with shell syntax (`out="$(drills/x.sh)"`, `a=1;drills/x.sh`) is not a file name.
+SHELL_SYNTAX = re.compile(r"[=$`();|&<>*?]")
 
 ScenarioPath = Annotated[
     str,
