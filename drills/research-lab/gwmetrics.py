@@ -3,7 +3,8 @@
 
     gwmetrics.py window SECONDS   error rate and p95 of API requests over the next SECONDS
     gwmetrics.py rss              resident memory of the gateway process, in bytes
-    gwmetrics.py probe N          send N API requests (GET /v1/models) now: error rate and p95
+    gwmetrics.py probe N [MAX]    send N API requests (GET /v1/models) now: error rate and p95;
+                                  exit 1 when the error rate is MAX (a share) or more
 
 The seed asks Prometheus for rate(http_requests_total{status=~"5.."}[1m]) /
 rate(http_requests_total[1m]) and histogram_quantile(0.95, ...); here the same counters are
@@ -95,9 +96,12 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["rss"]:
         print(json.dumps({"rss_bytes": scrape(url)[3]}))
         return 0
-    if len(argv) == 2 and argv[0] == "probe":
-        print(json.dumps(probe(url, int(argv[1]))))
-        return 0
+    if len(argv) in (2, 3) and argv[0] == "probe":
+        figures = probe(url, int(argv[1]))
+        print(json.dumps(figures))
+        rate = figures["error_rate"]
+        assert isinstance(rate, float)
+        return 1 if len(argv) == 3 and rate >= float(argv[2]) else 0
     if len(argv) != 2 or argv[0] != "window":
         print(__doc__, file=sys.stderr)
         return 2

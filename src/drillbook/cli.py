@@ -126,6 +126,10 @@ def run(
         str | None, typer.Option(envvar="DRILLBOOK_OPERATOR", help="who runs the drill")
     ] = None,
     notes: Annotated[str | None, typer.Option(help="operator's notes for the journal")] = None,
+    load_workers: Annotated[
+        int | None,
+        typer.Option(min=0, help="locust workers for scenarios with load (0: one process)"),
+    ] = None,
     pause_before: Annotated[
         list[str],
         typer.Option(help="stop before this phase until Enter or SIGUSR1 (repeatable)"),
@@ -166,6 +170,7 @@ def run(
         operator=operator,
         notes=notes,
         pause_before=frozenset(pause_before),
+        load_workers=load_workers,
         ask_notes=_ask_notes if game_day and notes is None and sys.stdin.isatty() else None,
     )
     if pause_before:

@@ -414,11 +414,10 @@ class _Grader:
         c = self.c
         limits = (c.max_time_to_detect, c.max_time_to_recover, c.max_outage, c.max_rows_lost,
                   c.max_rows_changed, c.max_rpo)
-        load_checks = c.max_error_rate_after, c.max_p95_after_ratio, c.max_failed_requests, (
-            c.decision_matrix) or None, c.zero_downtime or None
-        if self.s.steady_state or self.s.verify_probes or self.s.verify.data or any(
-            x is not None for x in (*limits, *load_checks)
-        ):
+        load_checks = (c.max_error_rate_after, c.max_p95_after_ratio, c.max_failed_requests,
+                       c.decision_matrix)
+        checked = c.zero_downtime or any(x is not None for x in (*limits, *load_checks))
+        if self.s.steady_state or self.s.verify_probes or self.s.verify.data or checked:
             return []
         return [_unverified(
             "criteria", Code.NOTHING_CHECKED,

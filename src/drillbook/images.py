@@ -221,6 +221,93 @@ def image_id(tag: str) -> str:
     ).stdout.strip()
 
 
+class _Builder:
+    """One `images build`: steps in order, what each did, the images it replaced."""
+
+    def __init__(self, root: Path, rebuild: bool, log: Log) -> None:
+        self.root = root
+        self.rebuild = rebuild
+        self.log = log
+        self.results: list[ImageResult] = []
+        self.replaced: list[str] = []  # ids of images a rebuild took the tag from
+
+    def step(
+        self,
+        image: str,
+        tags: list[str],
+        fp: str,
+        build: Callable[[], list[str]],
+        notes: Sequence[str] = (),
+    ) -> None:
+        started = time.perf_counter()
+        if not self.rebuild and image_fingerprint(tags[0]) == fp:
+            _tag(tags[0], tags[1:], self.log)
+            self.results.append(ImageResult(image, tuple(tags), "present", 0.0, tuple(notes)))
+            return
+        old = image_id(tags[0])
+        notes = [*notes, *build()]
+        _tag(tags[0], tags[1:], self.log)
+        if old and old != image_id(tags[0]):
+            self.replaced.append(old)
+        seconds = time.perf_counter() - started
+        self.log(f"images: {tags[0]} built in {seconds:.0f}s")
+        self.results.append(ImageResult(image, tuple(tags), "built", seconds, tuple(notes)))
+
+    def base(self, force: bool) -> str:
+        local_cas = sorted(LOCAL_CA_DIR.glob("*.crt")) if LOCAL_CA_DIR.is_dir() else []
+        fp = fingerprint(DEBIAN_SUITE, *BASE_PACKAGES, *local_cas)
+        if force or image_fingerprint(BASE_IMAGE) is None:
+            self.step("base", [BASE_IMAGE], fp, lambda: build_base(BASE_IMAGE, fp, self.log))
+        return image_id(BASE_IMAGE)
+
+    def postgres(self, base_id: str) -> None:
+        tag = f"drillbook/postgres:{PG_MAJOR}"
+        context = self.root / "docker" / "postgres"
+        fp = fingerprint(base_id, PG_MAJOR, context)
+        args = {"BASE": BASE_IMAGE, "PG_MAJOR": PG_MAJOR}
+        self.step("postgres", [tag], fp, lambda: docker_build(context, tag, args, fp, self.log))
+        major = _server_major(tag, self.log)
+        if major != PG_MAJOR:  # never tag a name with a version the image does not have
+            raise DrillbookError(f"{tag} runs PostgreSQL {major}, not {PG_MAJOR}")
+        _tag(tag, [f"postgres:{major}"], self.log)
+        last = self.results[-1]
+        self.results[-1] = ImageResult(
+            "postgres",
+            (tag, f"postgres:{major}"),
+            last.action,
+            last.seconds,
+            (f"PostgreSQL {major} from Debian {DEBIAN_SUITE}; not tagged postgres:16",),
+        )
+
+    def moto(self, base_id: str) -> None:
+        version = _moto_version()
+        tags = [f"drillbook/moto:{version}", f"motoserver/moto:{version}", "motoserver/moto:latest"]
+        context = self.root / "docker" / "moto"
+        fp = fingerprint(base_id, version, context)
+        args = {"BASE": BASE_IMAGE, "MOTO_VERSION": version}
+
+        def build() -> list[str]:
+            return docker_build(context, tags[0], args, fp, self.log)
+
+        self.step("moto", tags, fp, build, [f"moto {version} from PyPI"])
+
+    def gateway(self, base_id: str) -> None:
+        tags = [f"drillbook/gateway:{__version__}", "drillbook/gateway:latest"]
+        with tempfile.TemporaryDirectory(prefix="drillbook-gateway-ctx-") as tmp:
+            staged = Path(tmp)
+            _stage_gateway(self.root, staged)
+            fp = fingerprint(base_id, staged)
+
+            def build() -> list[str]:
+                return docker_build(staged, tags[0], {"BASE": BASE_IMAGE}, fp, self.log)
+
+            self.step("gateway", tags, fp, build, [f"drillbook {__version__} from {self.root}"])
+
+    def prune(self) -> None:
+        for old in reversed(self.replaced):  # children first, then the base they were built on
+            subprocess.run(["docker", "image", "rm", old], capture_output=True, check=False)
+
+
 def build_images(
     *,
     rebuild: bool = False,
@@ -237,74 +324,13 @@ def build_images(
     unknown = [name for name in only if name not in IMAGES]
     if unknown:
         raise UsageError(f"unknown image {unknown[0]!r}; known: {', '.join(IMAGES)}")
-    root = source_root(source)
-    results: list[ImageResult] = []
-
-    def step(
-        image: str, tags: list[str], fp: str, build: Callable[[], list[str]], notes: list[str]
-    ) -> None:
-        started = time.perf_counter()
-        if not rebuild and image_fingerprint(tags[0]) == fp:
-            _tag(tags[0], tags[1:], log)
-            results.append(ImageResult(image, tuple(tags), "present", 0.0, tuple(notes)))
-            return
-        notes = notes + build()
-        _tag(tags[0], tags[1:], log)
-        seconds = time.perf_counter() - started
-        log(f"images: {tags[0]} built in {seconds:.0f}s")
-        results.append(ImageResult(image, tuple(tags), "built", seconds, tuple(notes)))
-
-    local_cas = sorted(LOCAL_CA_DIR.glob("*.crt")) if LOCAL_CA_DIR.is_dir() else []
-    base_fp = fingerprint(DEBIAN_SUITE, *BASE_PACKAGES, *local_cas)
-    if "base" in only or image_fingerprint(BASE_IMAGE) is None:
-        step("base", [BASE_IMAGE], base_fp, lambda: build_base(BASE_IMAGE, base_fp, log), [])
-    base_id = image_id(BASE_IMAGE)
-
+    builder = _Builder(source_root(source), rebuild, log)
+    base_id = builder.base(force="base" in only)
     if "postgres" in only:
-        pg_tag = f"drillbook/postgres:{PG_MAJOR}"
-        context = root / "docker" / "postgres"
-        fp = fingerprint(base_id, PG_MAJOR, context)
-        args = {"BASE": BASE_IMAGE, "PG_MAJOR": PG_MAJOR}
-        step("postgres", [pg_tag], fp, lambda: docker_build(context, pg_tag, args, fp, log), [])
-        major = _server_major(pg_tag, log)
-        if major != PG_MAJOR:  # never tag a name with a version the image does not have
-            raise DrillbookError(f"{pg_tag} runs PostgreSQL {major}, not {PG_MAJOR}")
-        _tag(pg_tag, [f"postgres:{major}"], log)
-        last = results[-1]
-        results[-1] = ImageResult(
-            "postgres",
-            (pg_tag, f"postgres:{major}"),
-            last.action,
-            last.seconds,
-            (f"PostgreSQL {major} from Debian {DEBIAN_SUITE}; not tagged postgres:16",),
-        )
-
+        builder.postgres(base_id)
     if "moto" in only:
-        version = _moto_version()
-        tags = [f"drillbook/moto:{version}", f"motoserver/moto:{version}", "motoserver/moto:latest"]
-        context = root / "docker" / "moto"
-        fp = fingerprint(base_id, version, context)
-        args = {"BASE": BASE_IMAGE, "MOTO_VERSION": version}
-        step(
-            "moto",
-            tags,
-            fp,
-            lambda: docker_build(context, tags[0], args, fp, log),
-            [f"moto {version} from PyPI"],
-        )
-
+        builder.moto(base_id)
     if "gateway" in only:
-        gw_tags = [f"drillbook/gateway:{__version__}", "drillbook/gateway:latest"]
-        with tempfile.TemporaryDirectory(prefix="drillbook-gateway-ctx-") as tmp:
-            staged = Path(tmp)
-            _stage_gateway(root, staged)
-            fp = fingerprint(base_id, staged)
-            args = {"BASE": BASE_IMAGE}
-            step(
-                "gateway",
-                gw_tags,
-                fp,
-                lambda: docker_build(staged, gw_tags[0], args, fp, log),
-                [f"drillbook {__version__} from {root}"],
-            )
-    return results
+        builder.gateway(base_id)
+    builder.prune()
+    return builder.results

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -34,9 +35,15 @@ def _break(script: Path, old: str, new: str) -> None:
 
 
 def test_llm_hub_scenarios_pass_on_the_local_backend(tmp_path: Path) -> None:
-    done = cli("run", str(SCENARIOS), "--reports-dir", str(tmp_path / "reports"), cwd=REPO)
+    suite = tmp_path / "suite.json"
+    done = cli(
+        "run", str(SCENARIOS), "--reports-dir", str(tmp_path / "reports"), "--json", str(suite),
+        cwd=REPO,
+    )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.count(" PASS ") >= len(list(SCENARIOS.glob("*.yaml"))), done.stdout
+    runs = json.loads(suite.read_text())["runs"]
+    assert len(runs) == len(list(SCENARIOS.glob("*.yaml")))
+    assert {r["scenario"]: r["status"] for r in runs} == {r["scenario"]: "PASS" for r in runs}
 
 
 def test_flag_rollback_that_forgets_the_restart_fails(tmp_path: Path) -> None:

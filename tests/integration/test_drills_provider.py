@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -34,9 +35,15 @@ def _break(script: Path, old: str, new: str) -> None:
 
 
 def test_provider_scenarios_pass_on_the_local_backend(tmp_path: Path) -> None:
-    done = cli("run", str(SCENARIOS), "--reports-dir", str(tmp_path / "reports"), cwd=REPO)
+    suite = tmp_path / "suite.json"
+    done = cli(
+        "run", str(SCENARIOS), "--reports-dir", str(tmp_path / "reports"), "--json", str(suite),
+        cwd=REPO,
+    )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.count(" PASS ") >= len(list(SCENARIOS.glob("*.yaml"))), done.stdout
+    runs = json.loads(suite.read_text())["runs"]
+    assert len(runs) == len(list(SCENARIOS.glob("*.yaml")))
+    assert {r["scenario"]: r["status"] for r in runs} == {r["scenario"]: "PASS" for r in runs}
 
 
 def test_rollback_that_reactivates_the_degraded_provider_fails(tmp_path: Path) -> None:
@@ -107,3 +114,22 @@ def test_rollout_that_skips_the_pre_change_backup_fails(tmp_path: Path) -> None:
     assert "STEADY_STATE_NOT_RESTORED" in findings(result)
     failed = {v.probe for v in result.journal.verify_results if not v.ok}
     assert failed == {"pre-change backups name openai"}
+
+
+def test_canary_abort_that_forgets_the_reload_leaves_traffic_on_the_canary(
+    tmp_path: Path,
+) -> None:
+    project = scratch_project(tmp_path)
+    # The abort rewrites the file but never reloads it: the gateway keeps sending 10 %.
+    _break(
+        project / "drills/provider/canary-rollout.py",
+        'reload(f"abort: 0 % to {provider}")',
+        "pass",
+    )
+    scenario = write(project, "canary.yaml", _scenario("canary-abort.yaml"))
+    result = run_scenario(scenario, tmp_path / "reports")
+    assert result.journal.steps[-1].ok  # the script reports ABORTED and exits 0
+    assert result.verdict.status == "FAIL"
+    assert "STEADY_STATE_NOT_RESTORED" in findings(result)
+    failed = {v.probe for v in result.journal.verify_results if not v.ok}
+    assert "chat traffic to anthropic back to 0 %" in failed

@@ -75,3 +75,13 @@ def test_distributed_locust_with_two_workers_measures_the_same_spike(tmp_path: P
     assert start is not None and start.detail["workers"] == "2"
     assert result.verdict.status is Status.PASS, result.verdict.summary()
     assert abs(_fault_window_rate(result) - 0.06) <= 0.01
+
+
+def test_fifteen_percent_for_the_scaled_two_minutes_calls_for_immediate_rollback(
+    tmp_path: Path,
+) -> None:
+    scenario = REPO / "scenarios" / "load" / "error-spike-immediate-rollback.yaml"
+    result = run_scenario(scenario, tmp_path / "reports")
+    assert result.verdict.status is Status.PASS, result.verdict.summary()
+    matrix = next(f for f in result.verdict.findings if f.criterion == "decision_matrix")
+    assert "calls for immediate_rollback" in matrix.message

@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from drillbook.journal import Journal
+from drillbook.load.buckets import Bucketer
 from drillbook.load.matrix import decide
 from drillbook.load.plan import percentile, round_ms
 from drillbook.load.session import build_plan
@@ -218,3 +219,38 @@ def test_the_harness_never_imports_locust_or_gevent() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     assert done.stdout.strip() == "[]"
+
+
+def _bucketer() -> tuple[Bucketer, list[dict[str, object]]]:
+    printed: list[dict[str, object]] = []
+    return Bucketer(0, 1.0, lambda: 4, printed.append), printed
+
+
+def test_buckets_are_cut_by_completion_time_and_printed_once_complete() -> None:
+    b, printed = _bucketer()
+    b.add([(100_000_000, 5.0, 200, False), (900_000_000, 50.0, 500, True),
+           (1_500_000_000, 7.0, 200, False)])
+    b.flush(before_ns=1_200_000_000)
+    assert len(printed) == 1
+    first = printed[0]
+    assert (first["requests"], first["failures"], first["by_status"]) == (2, 1, {"500": 1})
+    assert first["first_failure_ns"] == 900_000_000 and first["p50"] == 5.0
+    b.flush(before_ns=3_000_000_000)
+    assert [p["requests"] for p in printed] == [2, 1, 0]  # an empty bucket is news too
+
+
+def test_a_late_sample_counts_in_the_oldest_open_bucket_and_the_last_is_partial() -> None:
+    b, printed = _bucketer()
+    b.flush(before_ns=2_000_000_000)
+    b.add([(500_000_000, 5.0, 0, True)])  # reported after its bucket was printed
+    b.flush_all(2_400_000_000)
+    assert [p["failures"] for p in printed] == [0, 0, 1]
+    assert printed[-1]["end_ns"] == 2_400_000_000
+
+
+def test_a_small_error_rate_calls_for_fixing_forward_not_a_rollback() -> None:
+    j = drill([(200, 0)] * 3, [(200, 1)] * 10, [(200, 0)], [(200, 0)] * 2)
+    for rules in ("seed-001", "seed-004"):
+        assert _decide(j, rules=rules, duration_scale="1m=1s", expect_action="fix_forward") == (
+            "fix_forward"
+        )

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from drillbook.journal import Journal
+from drillbook.load.windows import LoadFigures
 from drillbook.measure import Measurements
 
 PICTURE = "timeline.png"
@@ -46,32 +48,30 @@ def _draw(journal: Journal, m: Measurements, folder: Path) -> Path:
     ax_rps = ax_err.twinx()
     ax_rps.plot(mids, rps, color="#777777", linewidth=1, label="requests/s")
     ax_rps.set_ylabel("req/s", color="#777777")
-    ax_rps.set_ylim(bottom=0)
+    ax_rps.set_ylim(0, max(rps, default=1.0) * 1.25 or 1.0)
     ax_lat.plot(mids, p95, color="#0275d8", marker=".", label="p95 ms")
     ax_lat.set_ylabel("p95 ms")
     ax_lat.set_xlabel("seconds since the run started")
 
     for ax in (ax_err, ax_lat):
-        for w, colour in zip(f.windows, ("#5cb85c", "#d9534f", "#f0ad4e", "#5bc0de"), strict=True):
-            if w.start is not None and w.end is not None and w.end > w.start:
-                ax.axvspan(w.start, w.end, color=colour, alpha=0.07)
-        if f.fault_at is not None:
-            ax.axvline(f.fault_at, color="#d9534f", linestyle="--", linewidth=1.2)
-        for step in journal.steps:
-            if step.phase == "recover" and not step.skipped:
-                ax.axvspan(step.started, step.ended, color="#f0ad4e", alpha=0.25)
-        if f.recovered_at is not None:
-            ax.axvline(f.recovered_at, color="#5cb85c", linestyle="-", linewidth=1.5)
-        if f.errors_stopped_at is not None:
-            ax.axvline(f.errors_stopped_at, color="#5cb85c", linestyle=":", linewidth=1.2)
-        for mark in journal.marks:
-            if mark.name == "fault.cleared":
-                ax.axvline(mark.t, color="#999999", linestyle=":", linewidth=1)
+        _moments(ax, journal, f)
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
+    ax_lat.legend(
+        handles=[
+            Line2D([], [], color="#d9534f", linestyle="--", label="fault injected"),
+            Patch(color="#f0ad4e", alpha=0.4, label="recovery step"),
+            Line2D([], [], color="#5cb85c", label="recovery done"),
+            Line2D([], [], color="#5cb85c", linestyle=":", label="last failed request"),
+        ],
+        loc="upper left", fontsize=7, ncol=4, frameon=False,
+    )
+    ax_err.set_ylim(0, max(rates, default=1.0) * 1.3 or 1.0)
     top = ax_err.get_ylim()[1]
     if f.fault_at is not None:
-        ax_err.annotate("fault", (f.fault_at, top), xytext=(3, -12), textcoords="offset points",
-                        color="#d9534f", fontsize=8)
+        ax_err.annotate("fault", (f.fault_at, top), xytext=(3, -10), textcoords="offset points",
+                        color="#d9534f", fontsize=8, backgroundcolor="white")
     for step in journal.steps:
         if step.phase == "recover" and not step.skipped:
             ax_err.annotate(step.id or step.kind, (step.started, top * 0.8), xytext=(3, -12),
@@ -96,3 +96,23 @@ def _draw(journal: Journal, m: Measurements, folder: Path) -> Path:
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def _moments(ax: Any, journal: Journal, f: LoadFigures) -> None:
+    """Shade the windows and recovery steps; draw the fault and recovery moments."""
+    for w, colour in zip(f.windows, ("#5cb85c", "#d9534f", "#f0ad4e", "#5bc0de"), strict=True):
+        if w.start is not None and w.end is not None and w.end > w.start:
+            ax.axvspan(w.start, w.end, color=colour, alpha=0.07)
+    if f.fault_at is not None:
+        ax.axvline(f.fault_at, color="#d9534f", linestyle="--", linewidth=1.2)
+    for step in journal.steps:
+        if step.phase == "recover" and not step.skipped:
+            ax.axvspan(step.started, step.ended, color="#f0ad4e", alpha=0.25)
+    if f.recovered_at is not None:
+        ax.axvline(f.recovered_at, color="#5cb85c", linestyle="-", linewidth=1.5)
+    if f.errors_stopped_at is not None:
+        ax.axvline(f.errors_stopped_at, color="#5cb85c", linestyle=":", linewidth=1.2)
+    for mark in journal.marks:
+        if mark.name == "fault.cleared":
+            ax.axvline(mark.t, color="#999999", linestyle=":", linewidth=1)
+

@@ -20,7 +20,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +29,11 @@ import locust.runners
 from locust import FastHttpUser, constant, constant_throughput, task
 from locust.env import Environment
 
-from drillbook.load.plan import KEY_ENV, BucketLine, LoadPlan, round_ms
+from drillbook.load.buckets import Bucketer, Sample
+from drillbook.load.plan import KEY_ENV, LoadPlan
 
 # A worker reports every 3 s by default; a bucket is only complete once every worker reported.
 REPORT_INTERVAL = 0.5
-_Sample = tuple[int, float, int, bool]  # completion ns, response ms, status, failed
 
 
 def _emit(payload: dict[str, Any]) -> None:
@@ -71,7 +70,7 @@ class Collector:
     """Request samples waiting to be cut into buckets (here, or sent on to the master)."""
 
     def __init__(self) -> None:
-        self.pending: list[_Sample] = []
+        self.pending: list[Sample] = []
 
     def on_request(
         self, response_time: float, response: Any = None, exception: Any = None, **_: Any
@@ -80,76 +79,9 @@ class Collector:
         failed = exception is not None
         self.pending.append((time.perf_counter_ns(), float(response_time), status, failed))
 
-    def take(self) -> list[_Sample]:
+    def take(self) -> list[Sample]:
         taken, self.pending = self.pending, []
         return taken
-
-
-class Bucketer:
-    """Cuts samples into fixed buckets from `origin` and prints each one once it is complete."""
-
-    def __init__(self, origin_ns: int, width: float, users: Callable[[], int]) -> None:
-        self.origin = origin_ns
-        self.width = int(width * 1e9)
-        self.users = users
-        self.open: dict[int, list[_Sample]] = {}
-        self.next_index = 0
-
-    def add(self, samples: list[_Sample]) -> None:
-        for sample in samples:
-            index = max(0, (sample[0] - self.origin) // self.width)
-            index = max(index, self.next_index)  # a late report counts in the oldest open one
-            self.open.setdefault(index, []).append(sample)
-
-    def flush(self, *, before_ns: int) -> None:
-        """Print every bucket ending before `before_ns` (empty ones too: no request is news)."""
-        while self.origin + (self.next_index + 1) * self.width <= before_ns:
-            self._print(self.next_index, self.origin + (self.next_index + 1) * self.width)
-            self.next_index += 1
-
-    def flush_all(self, now_ns: int) -> None:
-        self.flush(before_ns=now_ns)
-        if self.open:
-            last = max(self.open)
-            while self.next_index <= last:
-                start = self.origin + self.next_index * self.width
-                end = min(now_ns, start + self.width)
-                self._print(self.next_index, max(end, start + 1))
-                self.next_index += 1
-
-    def _print(self, index: int, end_ns: int) -> None:
-        samples = self.open.pop(index, [])
-        times = sorted(s[1] for s in samples)
-        failed = [s for s in samples if s[3]]
-        by_status: dict[str, int] = {}
-        for s in failed:
-            by_status[str(s[2])] = by_status.get(str(s[2]), 0) + 1
-        hist: dict[int, int] = {}
-        for ms in times:
-            key = round_ms(ms)
-            hist[key] = hist.get(key, 0) + 1
-
-        def pct(q: float) -> float | None:
-            if not times:
-                return None
-            return times[min(len(times) - 1, max(0, int(q * len(times) + 0.999999) - 1))]
-
-        line = BucketLine(
-            start_ns=self.origin + index * self.width,
-            end_ns=end_ns,
-            requests=len(samples),
-            failures=len(failed),
-            by_status=by_status,
-            p50=pct(0.5),
-            p95=pct(0.95),
-            p99=pct(0.99),
-            max=times[-1] if times else None,
-            first_failure_ns=min((s[0] for s in failed), default=None),
-            last_failure_ns=max((s[0] for s in failed), default=None),
-            users=self.users(),
-            hist=hist,
-        )
-        _emit(line.model_dump(mode="json"))
 
 
 def _serve(plan: LoadPlan, env: Environment, collector: Collector | None, grace: float) -> None:
@@ -157,14 +89,17 @@ def _serve(plan: LoadPlan, env: Environment, collector: Collector | None, grace:
     runner = env.runner
     assert runner is not None
     origin = time.perf_counter_ns()
-    bucketer = Bucketer(origin, plan.bucket, lambda: runner.user_count)
+    bucketer = Bucketer(origin, plan.bucket, lambda: runner.user_count, _emit)
     _emit({"type": "started", "origin_ns": origin, "pid": os.getpid(), "workers": plan.workers})
     runner.start(plan.users, spawn_rate=plan.spawn_rate)
     stopping = gevent.event.Event()
     gevent.signal_handler(signal.SIGTERM, stopping.set)
     gevent.signal_handler(signal.SIGINT, stopping.set)
     lag = int(grace * 1e9)
+    parent = os.getppid()
     while not stopping.wait(timeout=min(0.25, plan.bucket / 4)):
+        if os.getppid() != parent:  # the harness died: never load a gateway for nobody
+            stopping.set()
         if collector is not None:
             bucketer.add(collector.take())
         bucketer.flush(before_ns=time.perf_counter_ns() - lag)
@@ -238,6 +173,14 @@ def run_worker(plan: LoadPlan, port: int) -> None:
     # SIGTERM to the whole group must not cut a worker's last report short: the master decides.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     runner = env.create_worker_runner("127.0.0.1", port)
+    parent = os.getppid()
+
+    def orphaned() -> None:  # the master died without saying quit
+        while os.getppid() == parent:
+            gevent.sleep(0.5)
+        runner.quit()
+
+    gevent.spawn(orphaned)
     runner.greenlet.join()
 
 

@@ -55,6 +55,7 @@ class RunOptions:
     dry_run: bool = False
     keep: bool = False  # keep the run dir (data dirs, logs) for inspection
     clock: Clock = field(default_factory=MonotonicClock)
+    load_workers: int | None = None  # overrides every scenario's load.workers (distributed)
     backend_factory: Callable[[str, Path, str, Clock, Path | None], Backend] = make_backend
     game_day: bool = False  # an operator recovers by hand; the recovery steps are not run
     operator: str | None = None
@@ -252,7 +253,10 @@ class _Drill:
             rec.mark("baseline.steady")
         self.checker.before(self.ctx, scenario.verify.data, rec)
         if scenario.load is not None and not self.opts.dry_run:  # users from here to verify
-            self.load = LoadSession(scenario.load, self.ctx, rec)
+            load = scenario.load
+            if self.opts.load_workers is not None:
+                load = load.model_copy(update={"workers": self.opts.load_workers})
+            self.load = LoadSession(load, self.ctx, rec)
             try:
                 self.load.start()
             except LoadError as exc:
