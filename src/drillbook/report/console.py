@@ -17,6 +17,7 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
+from drillbook.load.windows import LoadFigures
 from drillbook.measure import Figure
 from drillbook.redact import Redactor
 from drillbook.report import BaseListener
@@ -138,8 +139,10 @@ class ConsoleReporter(BaseListener):
         else:
             outcome = "injected" if record.ok else f"FAILED: {record.error}"
         with self._lock:
-            self._event(f"fault[{record.index}] {record.kind} on {record.target} {outcome}",
-                        style="magenta" if record.ok else "red")
+            self._event(
+                f"fault[{record.index}] {record.kind} on {record.target} {outcome}",
+                style="magenta" if record.ok else "red",
+            )
 
     def on_sample(self, sample: Sample) -> None:
         with self._lock:
@@ -153,10 +156,12 @@ class ConsoleReporter(BaseListener):
             if sample.ok:
                 self._event(f"steady state ok again (sample at +{sample.t:.2f} s)", style="green")
             else:
-                why = "; ".join(f"{p.probe}: {p.detail or 'failed'}"
-                                for p in sample.results if not p.ok)
-                self._event(f"steady state FAILING (sample at +{sample.t:.2f} s): {why}",
-                            style="red")
+                why = "; ".join(
+                    f"{p.probe}: {p.detail or 'failed'}" for p in sample.results if not p.ok
+                )
+                self._event(
+                    f"steady state FAILING (sample at +{sample.t:.2f} s): {why}", style="red"
+                )
 
     def on_log(self, line: str) -> None:
         with self._lock:
@@ -195,7 +200,9 @@ def render_run(result: RunResult) -> RenderableType:
     """The verdict line, step timings, figures (value and what they measure), and findings."""
     verdict = result.verdict
     head = Text.assemble(
-        (result.scenario, "bold"), "  ", status_text(verdict.status),
+        (result.scenario, "bold"),
+        "  ",
+        status_text(verdict.status),
         f"  run {result.run_id} on {result.backend}, {result.run_time:.1f} s",
     )
     parts: list[RenderableType] = [Text(""), head]
@@ -206,10 +213,31 @@ def render_run(result: RunResult) -> RenderableType:
     if not m.tables:  # no data check declared: three "not measured" rows say nothing
         figures = tuple(f for f in figures if f.unit != "rows")
     parts.append(_figures_table(figures))
+    if m.load is not None:
+        parts.append(_load_table(m.load))
     parts.append(_Findings(result.verdict.findings))
     if result.report_dir is not None:
         parts.append(Text(f"reports: {result.report_dir}", style="dim"))
     return Group(*parts)
+
+
+def _load_table(load: LoadFigures) -> Table:
+    """What users felt, per window: requests, error rate and latency."""
+    table = Table(
+        title=f"load ({load.requests} requests, {load.failures} failed)",
+        title_justify="left",
+        show_edge=False,
+    )
+    for name in ("window", "requests", "errors", "p50", "p95", "p99"):
+        table.add_column(name, justify="left" if name == "window" else "right")
+
+    def ms(seconds: float | None) -> str:
+        return "-" if seconds is None else f"{seconds * 1000:.1f} ms"
+
+    for w in load.windows:
+        rate = "-" if w.error_rate is None else f"{w.error_rate:.1%}"
+        table.add_row(w.name, str(w.requests), rate, ms(w.p50), ms(w.p95), ms(w.p99))
+    return table
 
 
 def _steps_table(result: RunResult) -> Table:
@@ -225,9 +253,12 @@ def _steps_table(result: RunResult) -> Table:
             outcome = Text(f"failed (exit {s.exit_code})", style="red")
         else:
             outcome = Text("ok", style="green")
-        table.add_row(Text(f"{s.phase}[{s.index}] {s.id or ''}".rstrip()),
-                      Text(s.description or s.kind),
-                      f"{s.duration:.2f} s", outcome)
+        table.add_row(
+            Text(f"{s.phase}[{s.index}] {s.id or ''}".rstrip()),
+            Text(s.description or s.kind),
+            f"{s.duration:.2f} s",
+            outcome,
+        )
     return table
 
 
@@ -255,17 +286,23 @@ class _Findings:
         if options.max_width >= self.WIDE:
             table = Table(title="findings", title_justify="left", show_edge=False)
             for name in ("status", "criterion", "code", "message"):
-                table.add_column(name, ratio=1 if name == "message" else None,
-                                 no_wrap=name != "message")
+                table.add_column(
+                    name, ratio=1 if name == "message" else None, no_wrap=name != "message"
+                )
             for f in self.findings:
-                table.add_row(status_text(f.status), Text(f.criterion), Text(f.code.value),
-                              Text(f.message))
+                table.add_row(
+                    status_text(f.status), Text(f.criterion), Text(f.code.value), Text(f.message)
+                )
             yield table
             return
         yield Text("findings", style="italic")
         for f in self.findings:
-            yield Text.assemble(status_text(f.status), f"  {f.criterion}  ",
-                                (f.code.value, "bold"), f"  {f.message}")
+            yield Text.assemble(
+                status_text(f.status),
+                f"  {f.criterion}  ",
+                (f.code.value, "bold"),
+                f"  {f.message}",
+            )
 
 
 def render_suite(suite: SuiteResult) -> RenderableType:
@@ -276,8 +313,11 @@ def render_suite(suite: SuiteResult) -> RenderableType:
     for r in suite.results:
         m = r.measurements
         table.add_row(
-            Text(r.scenario), Text(r.verdict.summary(), style=STATUS_STYLE[r.status]),
-            m.time_to_recover.display(), m.outage.display(), m.rows_lost.display(),
+            Text(r.scenario),
+            Text(r.verdict.summary(), style=STATUS_STYLE[r.status]),
+            m.time_to_recover.display(),
+            m.outage.display(),
+            m.rows_lost.display(),
             f"{r.run_time:.1f} s",
         )
     totals = (
