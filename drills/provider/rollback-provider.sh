@@ -41,7 +41,7 @@ if s["connection_status"] in ("offline", "degraded"):
 if s["error_rate"] > 0.05:
     out.append(f"error rate {s['error_rate']:.1%} > 5%")
 p95 = s["latency_p95_ms"]
-if p95 is not None and baseline and p95 > 2 * baseline:
+if p95 is not None and baseline is not None and p95 > 2 * baseline:
     out.append(f"p95 {p95:.1f} ms > 2x baseline {baseline:.1f} ms")
 if critical:
     out.append(f"{critical} critical alert(s)")

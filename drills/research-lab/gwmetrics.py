@@ -5,6 +5,8 @@
     gwmetrics.py rss              resident memory of the gateway process, in bytes
     gwmetrics.py probe N [MAX]    send N API requests (GET /v1/models) now: error rate and p95;
                                   exit 1 when the error rate is MAX (a share) or more
+    gwmetrics.py growth S MAX     resident memory growth over S seconds, in bytes/s; exit 1
+                                  when it is MAX bytes/s or more
 
 The seed asks Prometheus for rate(http_requests_total{status=~"5.."}[1m]) /
 rate(http_requests_total[1m]) and histogram_quantile(0.95, ...); here the same counters are
@@ -21,6 +23,7 @@ import os
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -64,7 +67,7 @@ def quantile(q: float, buckets: dict[float, float]) -> float | None:
 def master_key() -> str:
     import yaml
 
-    config = yaml.safe_load(open(os.environ["GATEWAY_CONFIG"], encoding="utf-8"))  # noqa: SIM115
+    config = yaml.safe_load(Path(os.environ["GATEWAY_CONFIG"]).read_text(encoding="utf-8"))
     key = (config.get("general_settings") or {}).get("master_key", "")
     if isinstance(key, str) and key.startswith("os.environ/"):
         key = os.environ.get(key.split("/", 1)[1], "")
@@ -75,7 +78,7 @@ def probe(url: str, count: int) -> dict[str, object]:
     headers = {"Authorization": f"Bearer {master_key()}"}
     failed, took = 0, []
     for _ in range(count):
-        req = urllib.request.Request(url.rstrip("/") + "/v1/models", headers=headers)
+        req = urllib.request.Request(url.rstrip("/") + "/v1/models", headers=headers)  # noqa: S310
         start = time.perf_counter()
         try:
             with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310
@@ -102,6 +105,14 @@ def main(argv: list[str]) -> int:
         rate = figures["error_rate"]
         assert isinstance(rate, float)
         return 1 if len(argv) == 3 and rate >= float(argv[2]) else 0
+    if len(argv) == 3 and argv[0] == "growth":
+        seconds = float(argv[1])
+        before = scrape(url)[3]
+        time.sleep(seconds)
+        after = scrape(url)[3]
+        rate = (after - before) / seconds
+        print(json.dumps({"rss_bytes": after, "growth_bytes_per_s": rate}))
+        return 1 if rate >= float(argv[2]) else 0
     if len(argv) != 2 or argv[0] != "window":
         print(__doc__, file=sys.stderr)
         return 2

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """`aws s3 cp` for hosts without the aws CLI (boto3, the standard AWS_* variables).
 
-    s3cp.py FILE s3://BUCKET/KEY     upload, then check the size that landed
-    s3cp.py s3://BUCKET/KEY FILE     download
-    s3cp.py ls s3://BUCKET/PREFIX    keys under a prefix, one per line
+s3cp.py FILE s3://BUCKET/KEY     upload, then check the size that landed
+s3cp.py s3://BUCKET/KEY FILE     download
+s3cp.py ls s3://BUCKET/PREFIX    keys under a prefix, one per line
 """
 
 from __future__ import annotations

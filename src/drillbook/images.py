@@ -299,7 +299,10 @@ class _Builder:
             fp = fingerprint(base_id, staged)
 
             def build() -> list[str]:
-                return docker_build(staged, tags[0], {"BASE": BASE_IMAGE}, fp, self.log)
+                notes = docker_build(staged, tags[0], {"BASE": BASE_IMAGE}, fp, self.log)
+                check = ["docker", "run", "--rm", tags[0], "python3", "-m", "drillbook.gateway"]
+                _run([*check, "--help"], f"checking {tags[0]} runs the gateway", self.log)
+                return notes
 
             self.step("gateway", tags, fp, build, [f"drillbook {__version__} from {self.root}"])
 

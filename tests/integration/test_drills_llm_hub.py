@@ -21,8 +21,9 @@ pytestmark = pytest.mark.slow
 SCENARIOS = REPO / "scenarios" / "llm-hub"
 
 
-def _scenario(name: str, *, recover: str = "5s") -> str:
-    """The catalogue scenario, with a short recovery wait: a broken procedure never recovers."""
+def _scenario(name: str, *, recover: str) -> str:
+    """The catalogue scenario with its recovery phase capped at `recover`: long enough for the
+    procedure on a loaded machine, short where a broken one leaves the steady state down."""
     text = (SCENARIOS / name).read_text()
     assert "recover: 1m}" in text
     return text.replace("recover: 1m}", f"recover: {recover}}}")
@@ -53,7 +54,7 @@ def test_flag_rollback_that_forgets_the_restart_fails(tmp_path: Path) -> None:
     # "because it is slow": the procedure exits 0, the old pages still redirect to the hub.
     _break(hub / "disable-hub-flag.sh", '"$DRILLBOOK_CTL" restart "$SERVICE"', "true")
     _break(hub / "disable-hub-flag.sh", '"$(dirname "$0")/verify-old-pages.sh"', "true")
-    scenario = write(project, "flag.yaml", _scenario("feature-flag-rollback.yaml"))
+    scenario = write(project, "flag.yaml", _scenario("feature-flag-rollback.yaml", recover="8s"))
     result = run_scenario(scenario, tmp_path / "reports")
     step = next(s for s in result.journal.steps if s.phase == "recover")
     assert step.ok
@@ -72,7 +73,7 @@ def test_full_rollback_that_exits_0_after_a_failed_drop_fails(tmp_path: Path) ->
     sql.write_text("\n".join(tidy) + "\nDELETE FROM _migrations WHERE version IN (2, 3);\n")
     _break(hub / "full-rollback.sh", "-v ON_ERROR_STOP=1 --single-transaction", "")
     (hub / "check-no-llm-tables.sh").write_text("#!/usr/bin/env bash\necho 'tables checked'\n")
-    scenario = write(project, "full.yaml", _scenario("full-db-rollback.yaml"))
+    scenario = write(project, "full.yaml", _scenario("full-db-rollback.yaml", recover="30s"))
     result = run_scenario(scenario, tmp_path / "reports")
     step = next(s for s in result.journal.steps if s.phase == "recover")
     assert step.ok
@@ -102,7 +103,9 @@ def test_assessment_with_a_wrong_threshold_fails_its_decision_check(
 ) -> None:
     project = scratch_project(tmp_path)
     _break(project / "drills/llm-hub/assess-rollback.py", right, wrong)
-    result = run_scenario(write(project, scenario, _scenario(scenario)), tmp_path / "reports")
+    result = run_scenario(
+        write(project, scenario, _scenario(scenario, recover="30s")), tmp_path / "reports"
+    )
     assert result.verdict.status == "FAIL"
     assert "STEADY_STATE_NOT_RESTORED" in findings(result)
     failed = {v.probe for v in result.journal.verify_results if not v.ok}
@@ -118,7 +121,9 @@ def test_api_rollback_that_only_dials_the_rollout_to_zero_fails(tmp_path: Path) 
         '{"enabled": false, "rollout_percentage": 0}',
         '{"enabled": true, "rollout_percentage": 0}',
     )
-    scenario = write(project, "api.yaml", _scenario("feature-flag-rollback-api.yaml"))
+    scenario = write(
+        project, "api.yaml", _scenario("feature-flag-rollback-api.yaml", recover="30s")
+    )
     result = run_scenario(scenario, tmp_path / "reports")
     assert result.verdict.status == "FAIL"
     assert "STEADY_STATE_NOT_RESTORED" in findings(result)
@@ -136,7 +141,7 @@ def test_rehearsal_that_rolls_back_the_real_database_fails_with_rows_lost(
         'psql "$test_url" -Xq -v ON_ERROR_STOP=1 --single-transaction',
         'psql "$DATABASE_URL" -Xq -v ON_ERROR_STOP=1 --single-transaction',
     )
-    scenario = write(project, "rehearsal.yaml", _scenario("staging-rehearsal.yaml"))
+    scenario = write(project, "rehearsal.yaml", _scenario("staging-rehearsal.yaml", recover="30s"))
     result = run_scenario(scenario, tmp_path / "reports")
     assert result.verdict.status == "FAIL"
     assert {"ROWS_LOST", "STEADY_STATE_NOT_RESTORED"} <= findings(result)

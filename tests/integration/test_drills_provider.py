@@ -21,8 +21,9 @@ pytestmark = pytest.mark.slow
 SCENARIOS = REPO / "scenarios" / "provider"
 
 
-def _scenario(name: str, *, recover: str = "5s") -> str:
-    """The catalogue scenario, with a short recovery wait: a broken procedure never recovers."""
+def _scenario(name: str, *, recover: str) -> str:
+    """The catalogue scenario with its recovery phase capped at `recover`: long enough for the
+    procedure on a loaded machine, short where a broken one leaves the steady state down."""
     text = (SCENARIOS / name).read_text()
     assert "recover: 1m}" in text
     return text.replace("recover: 1m}", f"recover: {recover}}}")
@@ -55,7 +56,9 @@ def test_rollback_that_reactivates_the_degraded_provider_fails(tmp_path: Path) -
         'print(e["before"]["name"])',
         'print(e["after"]["name"])',
     )
-    scenario = write(project, "degraded.yaml", _scenario("degraded-provider-rollback.yaml"))
+    scenario = write(
+        project, "degraded.yaml", _scenario("degraded-provider-rollback.yaml", recover="10s")
+    )
     result = run_scenario(scenario, tmp_path / "reports")
     assert result.verdict.status == "FAIL"
     assert "STEADY_STATE_NOT_RESTORED" in findings(result)
@@ -75,7 +78,7 @@ def test_emergency_command_that_exits_0_after_a_404_fails(tmp_path: Path) -> Non
         """,
         executable=True,
     )
-    scenario = write(project, "emergency.yaml", _scenario("emergency-rollback.yaml"))
+    scenario = write(project, "emergency.yaml", _scenario("emergency-rollback.yaml", recover="8s"))
     result = run_scenario(scenario, tmp_path / "reports")
     step = next(s for s in result.journal.steps if s.phase == "recover")
     assert step.ok  # the procedure believes it worked
@@ -92,7 +95,9 @@ def test_restore_from_the_oldest_backup_instead_of_the_newest_fails(tmp_path: Pa
         "| sort | tail -n1)",
         "| sort | head -n1)",
     )
-    scenario = write(project, "limits.yaml", _scenario("governance-limits-rollback.yaml"))
+    scenario = write(
+        project, "limits.yaml", _scenario("governance-limits-rollback.yaml", recover="8s")
+    )
     result = run_scenario(scenario, tmp_path / "reports")
     assert result.verdict.status == "FAIL"
     assert {"STEP_FAILED", "STEADY_STATE_NOT_RESTORED"} <= findings(result)
@@ -105,7 +110,7 @@ def test_rollout_that_skips_the_pre_change_backup_fails(tmp_path: Path) -> None:
     # "It is only a provider switch": the checklist's backup step is skipped.
     _break(project / "drills/provider/provider-rollout.sh", "\nbackup_runtime\n", "\n")
     # The seed's own rollout (to openai) still backs up: start from an empty BACKUP_DIR.
-    text = _scenario("rollout-success.yaml").replace(
+    text = _scenario("rollout-success.yaml", recover="30s").replace(
         "  - {kind: run, run: drills/provider/provider-rollout.sh openai gpt-4o, timeout: 30s}\n",
         '  - {kind: run, run: rm -rf "$BACKUP_DIR"}\n',
     )
@@ -126,10 +131,29 @@ def test_canary_abort_that_forgets_the_reload_leaves_traffic_on_the_canary(
         'reload(f"abort: 0 % to {provider}")',
         "pass",
     )
-    scenario = write(project, "canary.yaml", _scenario("canary-abort.yaml"))
+    scenario = write(project, "canary.yaml", _scenario("canary-abort.yaml", recover="30s"))
     result = run_scenario(scenario, tmp_path / "reports")
     assert result.journal.steps[-1].ok  # the script reports ABORTED and exits 0
     assert result.verdict.status == "FAIL"
     assert "STEADY_STATE_NOT_RESTORED" in findings(result)
     failed = {v.probe for v in result.journal.verify_results if not v.ok}
     assert "chat traffic to anthropic back to 0 %" in failed
+
+
+def test_rollback_that_reads_the_baseline_in_the_wrong_unit_misses_a_slow_provider(
+    tmp_path: Path,
+) -> None:
+    project = scratch_project(tmp_path)
+    # Milliseconds against seconds: "2x baseline" becomes 2,000x, the slow provider looks
+    # healthy, and the procedure exits 0 having done nothing.
+    _break(
+        project / "drills/provider/rollback-provider.sh",
+        "p95 > 2 * baseline:",
+        "p95 > 2 * baseline * 1000:",
+    )
+    scenario = write(project, "slow.yaml", _scenario("slow-provider-rollback.yaml", recover="12s"))
+    result = run_scenario(scenario, tmp_path / "reports")
+    step = next(s for s in result.journal.steps if s.phase == "recover")
+    assert step.ok
+    assert result.verdict.status == "FAIL"
+    assert "STEADY_STATE_NOT_RESTORED" in findings(result)

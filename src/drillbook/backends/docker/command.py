@@ -21,7 +21,8 @@ from testcontainers.core.container import DockerContainer
 from drillbook.backends.base import ServiceInfo
 from drillbook.backends.docker.container import ContainerService
 from drillbook.backends.docker.engine import DockerRun
-from drillbook.errors import ProvisionError
+from drillbook.backends.local.command import Revision, with_changes
+from drillbook.errors import ProvisionError, ServiceError
 from drillbook.services.command import CommandService
 
 _SECRET_WORDS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "API_KEY", "ACCESS_KEY", "PRIVATE_KEY")
@@ -57,6 +58,48 @@ class DockerCommand(ContainerService):
             self.port = port
         self.spec = spec
         self.started_ns = 0
+        self.revisions: list[Revision] = [Revision(1, spec, "initial")]
+
+    # --- revision history: deploy a change, undo to an earlier revision ----------------
+
+    def revision_history(self) -> tuple[Revision, ...]:
+        with self._lock:
+            return tuple(self.revisions)
+
+    def deploy(self, changes: Mapping[str, str], timeout: float | None = None) -> Revision:
+        """A new container on a new revision: the current spec with `changes` (see the local
+        backend's `with_changes`). Recorded even when it fails to start."""
+        if not changes:
+            raise ServiceError(f"deploy {self.name!r}: nothing to change")
+        change = ", ".join(f"{k}={v}" for k, v in changes.items())
+        with self._lock:
+            return self._roll(with_changes(self.spec, changes), change, timeout)
+
+    def undo(self, to: int | None = None, timeout: float | None = None) -> Revision:
+        """Roll back to revision `to` (default: the one before), recorded as a new revision."""
+        with self._lock:
+            if to is None:
+                if len(self.revisions) < 2:
+                    raise ServiceError(f"undo {self.name!r}: no previous revision to roll back to")
+                target = self.revisions[-2]
+            else:
+                found = [r for r in self.revisions if r.number == to]
+                if not found:
+                    known = ", ".join(str(r.number) for r in self.revisions)
+                    raise ServiceError(
+                        f"undo {self.name!r}: no revision {to}; the history has {known}"
+                    )
+                target = found[0]
+            return self._roll(target.spec, f"undo to revision {target.number}", timeout)
+
+    def _roll(self, spec: CommandService, change: str, timeout: float | None) -> Revision:
+        revision = Revision(self.revisions[-1].number + 1, spec, change)
+        self.revisions.append(revision)
+        self.spec = spec
+        self.stop()
+        self.recreate()  # argv and environment are fixed when a container is created
+        self.start(timeout)
+        return revision
 
     def _subst(self, text: str) -> str:
         return (
@@ -159,6 +202,9 @@ class DockerCommand(ContainerService):
     def facts(self) -> Mapping[str, str]:
         facts = dict(super().facts())
         facts.update(command=" ".join(self.argv()), network=self.network_mode)
+        if len(self.revisions) > 1:
+            facts["revision"] = str(self.revisions[-1].number)
+            facts["revision_history"] = "; ".join(f"{r.number}: {r.change}" for r in self.revisions)
         return facts
 
 

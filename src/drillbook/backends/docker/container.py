@@ -49,6 +49,7 @@ class ContainerService:
         self._stopped_on_purpose = True
         self._torn_down = False
         self._follower: threading.Thread | None = None
+        self._log_head = b""  # logs of containers this service had before its current one
 
     # --- what subclasses provide -------------------------------------------------------
 
@@ -105,7 +106,8 @@ class ContainerService:
     def _create_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"labels": self.run.labels(self.name), "init": self.use_init}
         if self.network_mode == "host":
-            kwargs["network_mode"] = "host"
+            # `network`, not `network_mode`: testcontainers adds a network of its own otherwise
+            kwargs["network"] = "host"
         else:
             network = self.run.network_name()
             endpoint = EndpointConfig(self.run.client.api._version, aliases=[self.name])
@@ -147,6 +149,18 @@ class ContainerService:
         with self._lock:
             self.stop()
             self.start(timeout)
+
+    def recreate(self) -> None:
+        """Remove the (stopped) container, so the next start creates it from `_spec()` anew;
+        its log so far is kept at the head of log_path."""
+        with self._lock:
+            container, self._container = self._container, None
+            if container is None:
+                return
+            with contextlib.suppress(DockerException):
+                self._log_head += bytes(container.logs())
+            with contextlib.suppress(DockerException):
+                container.remove(force=True, v=True)
 
     # --- container-level control (container.* and network.* faults) ----------------------
 
@@ -332,6 +346,7 @@ class ContainerService:
     def _write_log(self, container: Any) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("wb") as out:
+            out.write(self._log_head)
             for chunk in container.logs(stream=True, follow=True):
                 out.write(chunk)
                 out.flush()

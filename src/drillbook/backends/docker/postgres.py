@@ -13,12 +13,14 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import psycopg
+from docker.errors import DockerException
 from testcontainers.core.container import DockerContainer
 
 from drillbook.backends.base import ServiceInfo
 from drillbook.backends.docker.container import ContainerService
 from drillbook.backends.docker.engine import DockerRun
 from drillbook.backends.docker.pgclients import ClientTools, pick_client_tools
+from drillbook.errors import ServiceError
 from drillbook.services.postgres import PostgresService
 
 PGDATA = "/var/lib/postgresql/data"
@@ -50,6 +52,7 @@ class DockerPostgres(ContainerService):
         self.server_version: str | None = None
         self.tools: ClientTools | None = None
         self._volume: str | None = None
+        self._replaced = 0
 
     def _command(self) -> list[str]:
         settings = dict(_DEFAULTS)
@@ -105,6 +108,52 @@ class DockerPostgres(ContainerService):
             self.server_version = str(row[0]).split()[0]
         return None
 
+    def replace_data_dir(
+        self, new_dir: Path, *, start: bool = True, timeout: float | None = None
+    ) -> None:
+        """Put a restored data directory (a base backup, for PITR) in the volume, and start.
+
+        Stops the server, then a short-lived container of the same image (labelled with the
+        run) empties the volume, copies `new_dir` in and gives it to the server user. The
+        WAL archive is mounted at its host path, so a restore_command naming
+        $WAL_ARCHIVE_DIR works inside. Raises ProvisionError (left stopped) if it does not
+        come up.
+        """
+        new_dir = Path(new_dir).resolve()
+        if not (new_dir / "PG_VERSION").exists():
+            raise ServiceError(
+                f"{str(new_dir)!r} is not a PostgreSQL data directory (no PG_VERSION)"
+            )
+        if self._volume is None:
+            raise ServiceError(f"service {self.name!r} has no data volume yet")
+        with self._lock:
+            self.stop()
+            script = (
+                "find /data -mindepth 1 -delete && cp -a /src/. /data/ "
+                "&& chown -R postgres:postgres /data && chmod 700 /data"
+            )
+            try:
+                self.run.client.containers.run(
+                    self.image,
+                    entrypoint=["sh", "-c", script],
+                    user="root",
+                    volumes={
+                        self._volume: {"bind": "/data", "mode": "rw"},
+                        str(new_dir): {"bind": "/src", "mode": "ro"},
+                    },
+                    labels=self.run.labels(self.name),
+                    network_mode="none",
+                    remove=True,
+                )
+            except DockerException as exc:
+                raise ServiceError(
+                    f"service {self.name!r}: copying {str(new_dir)!r} into its volume failed: "
+                    f"{str(exc).splitlines()[0][:300]}"
+                ) from exc
+            self._replaced += 1
+            if start:
+                self.start(timeout)
+
     @property
     def major(self) -> str | None:
         return self.server_version.split(".")[0] if self.server_version else None
@@ -158,6 +207,8 @@ class DockerPostgres(ContainerService):
         facts = dict(super().facts())
         facts["version"] = self.server_version or "unknown"
         facts["data_volume"] = self._volume or ""
+        if self._replaced:
+            facts["data_replaced"] = str(self._replaced)
         if self.tools is not None:
             facts["client_tools"] = self.tools.source
             facts["client_version"] = self.tools.version

@@ -230,9 +230,7 @@ class CommandHandle(ProcessService):
         facts.update(command=" ".join(self.spec.argv()), port=str(self.port))
         if len(self.revisions) > 1:
             facts["revision"] = str(self.revisions[-1].number)
-            facts["revision_history"] = "; ".join(
-                f"{r.number}: {r.change}" for r in self.revisions
-            )
+            facts["revision_history"] = "; ".join(f"{r.number}: {r.change}" for r in self.revisions)
         return facts
 
 
