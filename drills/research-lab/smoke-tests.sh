@@ -7,7 +7,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 need_env GATEWAY_URL GATEWAY_CONFIG
-TOKEN="$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import gwmetrics; print(gwmetrics.master_key())' "$LAB_DIR")"
+TOKEN="$(python3 -B -c 'import sys; sys.path.insert(0, sys.argv[1]); import gwmetrics; print(gwmetrics.master_key())' "$LAB_DIR")"
 FAILED=0
 check() {
     local name="$1"; shift

@@ -6,7 +6,7 @@ import json
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated
@@ -17,11 +17,15 @@ from rich.table import Table
 from rich.text import Text
 
 from drillbook import __version__
+from drillbook.cli_history import history as history_command
+from drillbook.cli_history import report_app
 from drillbook.errors import DrillbookError, ScenarioError, UsageError
 from drillbook.journal import PHASES
 from drillbook.runner.gameday import Pauser
 
 if TYPE_CHECKING:
+    from drillbook.history import History
+    from drillbook.notify import NotifyOn
     from drillbook.redact import Redactor
     from drillbook.result import RunResult, SuiteResult
     from drillbook.scenario.model import Scenario
@@ -134,21 +138,45 @@ def run(
         list[str],
         typer.Option(help="stop before this phase until Enter or SIGUSR1 (repeatable)"),
     ] = [],
+    history_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--history",
+            envvar="DRILLBOOK_HISTORY",
+            help="append each run to this SQLite store (default: history.sqlite in --reports-dir)",
+        ),
+    ] = None,
+    notify: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ENV_VAR",
+            help="post a JSON summary of each run to the webhook URL held in this variable",
+        ),
+    ] = None,
+    notify_on: Annotated[
+        str, typer.Option(help="failure (anything but PASS) or always")
+    ] = "failure",
 ) -> None:
     """Run drills and grade them.
 
     Each run's folder under --reports-dir gets result.json, report.html and evidence/ (hashed,
-    chained to the previous run, signed when a key is given).
+    chained to the previous run, signed when a key is given). Each run is appended to the
+    history store (figures and codes only), which `max_ttr_regression` compares against.
     Exit 0 all passed, 1 a drill failed, 2 could not verify, 3 invalid input.
     """
     from drillbook.evidence.sign import load_private_key
     from drillbook.grade import exit_code
+    from drillbook.history import History, default_path
+    from drillbook.notify import NotifyOn
     from drillbook.redact import Redactor, find_secrets
     from drillbook.report.console import ConsoleReporter
     from drillbook.result import SuiteResult
     from drillbook.runner.runner import Runner, RunOptions
 
     scenarios = _load(paths, tag, exclude_tag)
+    if notify_on not in set(NotifyOn):
+        raise UsageError(f"--notify-on {notify_on!r}: expected failure or always")
+    store = History(history_path if history_path is not None else default_path(reports_dir))
     if evidence_key is not None:
         try:  # a bad key stops us before any drill, not after
             load_private_key(evidence_key)
@@ -172,6 +200,7 @@ def run(
         pause_before=frozenset(pause_before),
         load_workers=load_workers,
         ask_notes=_ask_notes if game_day and notes is None and sys.stdin.isatty() else None,
+        ttr_baseline=_baseline_lookup(store),
     )
     if pause_before:
         _listen_for_resume(options.pauser)
@@ -183,6 +212,9 @@ def run(
         result = runner.run(scenario)
         results.append(result)
         _write_run_reports(result, scenario, reports_dir, redactor, evidence_key)
+        _record_history(store, result, scenario)
+        if notify is not None:
+            _notify(notify, NotifyOn(notify_on), result, redactor)
         if result.journal.abort_code == "INTERRUPTED":
             interrupted = True
             break
@@ -225,6 +257,42 @@ def _write_run_reports(
             f"[yellow]warning[/yellow]: no evidence bundle for {result.run_id}: {exc}",
             highlight=False,
         )
+
+
+def _baseline_lookup(store: History) -> Callable[[str, str], float | None]:
+    def lookup(scenario: str, backend: str) -> float | None:
+        try:
+            return store.last_passing_ttr(scenario, backend)
+        except DrillbookError as exc:  # unreadable history: the criterion cannot be verified
+            err.print(f"[yellow]warning[/yellow]: {exc}", highlight=False)
+            return None
+
+    return lookup
+
+
+def _record_history(store: History, result: RunResult, scenario: Scenario) -> None:
+    from drillbook.history import record_of
+
+    try:
+        store.append(record_of(result, scenario))
+    except (DrillbookError, OSError) as exc:  # the verdict stands; say what is missing
+        err.print(
+            f"[yellow]warning[/yellow]: {result.run_id} not added to the history: {exc}",
+            highlight=False,
+        )
+
+
+def _notify(env_var: str, on: NotifyOn, result: RunResult, redactor: Redactor) -> None:
+    from drillbook.notify import post, summarize, wanted
+
+    if not wanted(result.status, on):
+        return
+
+    def warn(text: str) -> None:
+        err.print(f"[yellow]warning[/yellow]: {text}", markup=True, highlight=False)
+
+    if post(env_var, summarize(result), warn=warn, redactor=redactor):
+        console.print(f"notified the webhook in ${env_var}", highlight=False)
 
 
 def _write_suite_reports(
@@ -426,6 +494,10 @@ def evidence_verify(
         raise typer.Exit(1)
     count = len(find_bundles(path)) or 1
     console.print(f"[green]ok[/green]: {count} bundle(s) under {path} intact")
+
+
+app.command("history")(history_command)
+app.add_typer(report_app, name="report")
 
 
 @app.command()

@@ -26,9 +26,19 @@ from drillbook.verdict import Code, Finding, Status, Verdict, exit_code, overall
 __all__ = ["Code", "Finding", "Status", "Verdict", "exit_code", "grade", "overall"]
 
 
-def grade(scenario: Scenario, journal: Journal, m: Measurements) -> Verdict:
-    """Grade one run's measurements against its scenario's criteria."""
-    findings = tuple(_Grader(scenario, journal, m).findings())
+def grade(
+    scenario: Scenario,
+    journal: Journal,
+    m: Measurements,
+    *,
+    history_baseline: float | None = None,
+) -> Verdict:
+    """Grade one run's measurements against its scenario's criteria.
+
+    `history_baseline`: the time to recover of the last passing run of the same scenario and
+    backend (looked up by the caller; grading does no I/O), for `max_ttr_regression`.
+    """
+    findings = tuple(_Grader(scenario, journal, m, history_baseline).findings())
     return Verdict(scenario=scenario.name, status=overall(findings), findings=findings)
 
 
@@ -56,8 +66,11 @@ def _s(seconds: float) -> str:
 class _Grader:
     """One pass over a run; each method grades one criterion (or implicit check)."""
 
-    def __init__(self, scenario: Scenario, journal: Journal, m: Measurements) -> None:
+    def __init__(
+        self, scenario: Scenario, journal: Journal, m: Measurements, baseline: float | None
+    ) -> None:
         self.s, self.j, self.m, self.c = scenario, journal, m, scenario.criteria
+        self.baseline = baseline
         self.abort: Code | None = None
         if journal.abort_code:
             self.abort = Code(journal.abort_code) if journal.abort_code in Code.__members__ else (
@@ -70,7 +83,8 @@ class _Grader:
     def findings(self) -> list[Finding]:
         return [
             *self._aborted(), *self._dry_run(), *self._seed(), *self._baseline(), *self._fault(),
-            *self._recovery_steps(), *self._detect(), *self._recover(), *self._outage(),
+            *self._recovery_steps(), *self._detect(), *self._recover(), *self._regression(),
+            *self._outage(),
             *self._steady_after(), *self._rows_lost(), *self._rows_changed(), *self._rpo(),
             *grade_load(self.s, self.j, self.m), *self._nothing_checked(),
         ]
@@ -261,6 +275,37 @@ class _Grader:
                                          "recovery")]
         return [self._not_measured(name, fig.note or "", limit)]
 
+    def _regression(self) -> list[Finding]:
+        budget, name = self.c.max_ttr_regression, "max_ttr_regression"
+        if budget is None:
+            return []
+        if skipped := self._not_run(name):
+            return skipped
+        fig = self.m.time_to_recover
+        if fig.value is None:
+            return [self._not_measured(name, fig.note or "no time to recover")]
+        value = float(fig.value)
+        if self.baseline is None:
+            return [_unverified(
+                name, Code.NOT_MEASURED, measured=value, unit="s",
+                message=f"recovered in {_s(value)} but no earlier passing run of this scenario "
+                "on this backend is in the history to compare with; if all else passed, this "
+                "run is the baseline for the next",
+            )]
+        allowed = self.baseline * (1 + budget)
+        change = (value / self.baseline - 1) * 100 if self.baseline > 0 else 0.0
+        said = (f"recovered in {_s(value)}, {change:+.0f}% against the last passing run "
+                f"({_s(self.baseline)}); budget {budget * 100:g}%")
+        if value > allowed:
+            return [Finding(
+                criterion=name, status=Status.FAIL, code=Code.TTR_REGRESSED, measured=value,
+                limit=allowed, unit="s", message=f"{said}: slower by more than the budget",
+            )]
+        return [Finding(
+            criterion=name, status=Status.PASS, code=Code.OK, measured=value, limit=allowed,
+            unit="s", message=said,
+        )]
+
     def _outage(self) -> list[Finding]:
         limit, name = self.c.max_outage, "max_outage"
         if limit is None:
@@ -413,7 +458,7 @@ class _Grader:
     def _nothing_checked(self) -> list[Finding]:
         c = self.c
         limits = (c.max_time_to_detect, c.max_time_to_recover, c.max_outage, c.max_rows_lost,
-                  c.max_rows_changed, c.max_rpo)
+                  c.max_rows_changed, c.max_rpo, c.max_ttr_regression)
         load_checks = (c.max_error_rate_after, c.max_p95_after_ratio, c.max_failed_requests,
                        c.decision_matrix)
         checked = c.zero_downtime or any(x is not None for x in (*limits, *load_checks))

@@ -23,6 +23,7 @@ class Code(StrEnum):
     OK = "OK"
     TTD_EXCEEDED = "TTD_EXCEEDED"
     TTR_EXCEEDED = "TTR_EXCEEDED"
+    TTR_REGRESSED = "TTR_REGRESSED"  # slower than the last passing run by more than the budget
     OUTAGE_EXCEEDED = "OUTAGE_EXCEEDED"
     STEADY_STATE_NOT_RESTORED = "STEADY_STATE_NOT_RESTORED"
     ROWS_LOST = "ROWS_LOST"

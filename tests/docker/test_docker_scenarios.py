@@ -36,7 +36,14 @@ def run_cli(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedP
 
 @pytest.mark.parametrize(
     "scenario",
-    ["scenarios/postgres/drop-table-restore.yaml", "scenarios/service/corrupt-config-restore.yaml"],
+    [
+        "scenarios/postgres/drop-table-restore.yaml",
+        "scenarios/service/corrupt-config-restore.yaml",
+        # replace-data-dir: a base backup swapped into the container's volume, WAL replayed
+        "scenarios/config-manager/pitr.yaml",
+        # a host DATABASE_URL handed to `$DRILLBOOK_CTL deploy` reaches the gateway container
+        "scenarios/research-lab/restore-to-new-db.yaml",
+    ],
 )
 def test_scenario_passes_on_the_docker_backend(
     engine: Any, sweep: list[str], tmp_path: Path, scenario: str

@@ -197,3 +197,26 @@ def test_config_rollback_that_forgets_the_restart_fails(tmp_path: Path) -> None:
     assert result.verdict.status == "FAIL"
     assert "STEADY_STATE_NOT_RESTORED" in findings(result)
     assert "gpt-4o served" in _failed_probes(result)
+
+
+def test_flag_rollback_through_the_api_alone_fails_when_the_deployment_pins_it(
+    tmp_path: Path,
+) -> None:
+    project = scratch_project(tmp_path)
+    # The seed's one-liner: the flags API answers 200, so "done"; the answer's
+    # overridden_by_environment is not read, and the closing check was dropped.
+    script = project / "drills/research-lab/disable-feature-flag.sh"
+    _break(
+        script,
+        'if [[ "$(json_get overridden_by_environment <<<"$ANSWER")" == "true" ]]',
+        "if false",
+    )
+    _break(script, '[[ "$(json_get enabled <<<"$STATE")" == "false" ]] ||', "true ||")
+    result = run_scenario(
+        write(project, "flag.yaml", _scenario("feature-flag-rollback.yaml")), tmp_path / "reports"
+    )
+    step = next(s for s in result.journal.steps if s.phase == "recover")
+    assert step.ok
+    assert result.verdict.status == "FAIL"
+    assert "STEADY_STATE_NOT_RESTORED" in findings(result)
+    assert {"provider keys page 200", "flag reports disabled"} <= _failed_probes(result)

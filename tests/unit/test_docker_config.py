@@ -58,3 +58,15 @@ def test_container_faults_refuse_a_service_that_is_not_a_container(
     ctx = FakeContext(tmp_path, services=[FakeService("app")])
     with pytest.raises(FaultError, match="not a container"):
         fault.inject(ctx)
+
+
+def test_host_addresses_of_run_services_become_their_network_names() -> None:
+    from drillbook.backends.docker.engine import DockerRun
+    from drillbook.clock import MonotonicClock
+
+    run = DockerRun("r", Path("/"), Path("/"), DockerSettings(), MonotonicClock(), client=None)
+    run.add_alias(54012, "db")
+    assert run.to_network("postgresql://u:p@127.0.0.1:54012/x") == "postgresql://u:p@db:54012/x"
+    assert run.to_network("http://localhost:54012/") == "http://db:54012/"
+    # Other ports (not a run service, or a longer number) are left alone.
+    assert run.to_network("127.0.0.1:540121 127.0.0.1:80") == "127.0.0.1:540121 127.0.0.1:80"

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
 from drillbook.backends.base import ServiceState
 from drillbook.backends.local.command import Revision, with_changes
-from drillbook.errors import DrillbookError, ServiceError
+from drillbook.errors import DrillbookError, FaultError, ServiceError
 from drillbook.faults.release import ServiceDeploy
 from drillbook.runner.control import perform
 from drillbook.services import CommandService
 from drillbook.services.gateway import GatewayService
+from drillbook.testing import FakeContext, FakeService
 
 
 def _gateway() -> CommandService:
@@ -105,3 +107,40 @@ def test_ctl_revision_actions_refuse_what_they_cannot_do() -> None:
 def test_service_deploy_needs_something_to_change() -> None:
     with pytest.raises(ValueError, match="needs a release, env, or both"):
         ServiceDeploy(kind="service.deploy", service="gateway")
+
+
+class FailingDeployable(FakeDeployable):
+    def deploy(self, changes: Mapping[str, str], timeout: float | None = None) -> Revision:
+        super().deploy(changes, timeout)  # recorded, as a failed rollout is
+        raise ServiceError("service 'api' (command) exited with code 2 0.1s after start")
+
+
+def _deploy(**fields: object) -> ServiceDeploy:
+    return ServiceDeploy.model_validate({"kind": "service.deploy", "service": "api", **fields})
+
+
+def test_service_deploy_records_the_new_revision(tmp_path: Path) -> None:
+    api = FakeDeployable()
+    ctx = FakeContext(tmp_path, services=[api])  # type: ignore[list-item]
+    faults = '{"error_rate": 0.15}'
+    outcome = _deploy(release="v2", env={"DRILLBOOK_DRILL_FAULTS": faults}).inject(ctx)
+    assert outcome.detail["revision"] == "2" and outcome.detail["release"] == "v2"
+    assert api.revisions[-1].spec.env["DRILLBOOK_DRILL_FAULTS"] == '{"error_rate": 0.15}'
+    assert ctx.marks[-1][0] == "deploy"
+
+
+def test_service_deploy_that_cannot_start_fails_the_fault_unless_that_is_the_point(
+    tmp_path: Path,
+) -> None:
+    ctx = FakeContext(tmp_path, services=[FailingDeployable()])  # type: ignore[list-item]
+    with pytest.raises(FaultError, match="did not start"):
+        _deploy(release="v2").inject(ctx)
+    outcome = _deploy(release="v2", must_start=False).inject(ctx)
+    assert outcome.detail["start"].startswith("failed: service 'api'")
+    assert outcome.detail["revision"] == "3"
+
+
+def test_service_deploy_needs_a_service_with_a_revision_history(tmp_path: Path) -> None:
+    ctx = FakeContext(tmp_path, services=[FakeService("api", "postgres")])
+    with pytest.raises(FaultError, match="keeps no revision history"):
+        _deploy(release="v2").inject(ctx)

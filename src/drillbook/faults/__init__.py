@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from drillbook.faults.config import CorruptYaml
+from drillbook.faults.container import (
+    ContainerKill,
+    ContainerPause,
+    ContainerStop,
+    NetworkDisconnect,
+)
 from drillbook.faults.database import DeleteRows, DropTable
 from drillbook.faults.deploy import ConfigReplace, DeployCommand
 from drillbook.faults.gateway import ActivateProvider, DegradeGateway, DegradeProvider, SetFlag
@@ -14,6 +20,9 @@ from drillbook.faults.storage import FileCorrupt, FileDelete, FileTruncate, S3De
 __all__ = [
     "ActivateProvider",
     "ConfigReplace",
+    "ContainerKill",
+    "ContainerPause",
+    "ContainerStop",
     "CorruptYaml",
     "DegradeGateway",
     "DegradeProvider",
@@ -26,6 +35,7 @@ __all__ = [
     "FileTruncate",
     "Latency",
     "MemoryLeak",
+    "NetworkDisconnect",
     "ProviderOutage",
     "S3DeleteObjects",
     "ServiceDeploy",

@@ -63,6 +63,9 @@ class RunOptions:
     ask_notes: Callable[[], str | None] | None = None  # asked after a game day (a terminal)
     pause_before: frozenset[str] = frozenset()
     pauser: Pauser = field(default_factory=Pauser)
+    # (scenario, backend) -> time to recover of the last passing run, for max_ttr_regression;
+    # the CLI reads it from the history store (grading itself does no I/O).
+    ttr_baseline: Callable[[str, str], float | None] | None = None
 
 
 def new_run_id(scenario: Scenario, clock: Clock) -> str:
@@ -132,7 +135,10 @@ class Runner:
             unregister_run(run_dir)
         journal = Redactor(ctx.secrets()).redact_model(recorder.snapshot(ended=True))
         measurements = measure(journal)
-        verdict = grade(scenario, journal, measurements)
+        baseline = None
+        if opts.ttr_baseline is not None and scenario.criteria.max_ttr_regression is not None:
+            baseline = opts.ttr_baseline(scenario.name, backend_name)
+        verdict = grade(scenario, journal, measurements, history_baseline=baseline)
         result = RunResult(
             scenario=scenario.name,
             scenario_file=str(scenario.source) if scenario.source else None,

@@ -20,7 +20,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from drillbook import registry
 from drillbook.scenario.kinds import FaultSpec, ProbeSpec, ServiceSpec, StepSpec
-from drillbook.scenario.load import Load, LoadCriteria
+from drillbook.scenario.load import Fraction, Load, LoadCriteria
 from drillbook.scenario.types import IDENTIFIER, Duration, Model
 
 AnyService = Annotated[ServiceSpec, WrapValidator(registry.SERVICES.parse)]
@@ -84,6 +84,11 @@ class Criteria(LoadCriteria):
     max_rows_changed: int | None = Field(None, ge=0)
     steady_state_after: bool = Field(True, description="the steady state must hold after recovery")
     max_rpo: Duration | None = Field(None, description="data-loss window measured by the canary")
+    max_ttr_regression: Fraction | None = Field(
+        None,
+        description="time to recover may exceed the last passing run's (same scenario and "
+        "backend, from the history store) by at most this share, e.g. '20%'",
+    )
 
 
 class Rpo(Model):

@@ -8,6 +8,7 @@ that dir's run.json is).
 from __future__ import annotations
 
 import contextlib
+import time
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +28,23 @@ def _engine() -> Any:
     return client
 
 
+# A backend used without a runner (a test, a benchmark) writes no run.json: its run dir,
+# while recently touched, counts as live.
+UNREGISTERED_FRESH_SECONDS = 600.0
+
+
 def _is_live(labels: dict[str, str]) -> bool:
-    run_dir = labels.get(LABEL_RUN_DIR)
-    return run_dir is not None and run_is_live(read_run(Path(run_dir)))
+    text = labels.get(LABEL_RUN_DIR)
+    if text is None:
+        return False
+    run_dir = Path(text)
+    record = read_run(run_dir)
+    if record is not None:
+        return run_is_live(record)
+    try:
+        return time.time() - run_dir.stat().st_mtime < UNREGISTERED_FRESH_SECONDS
+    except OSError:
+        return False
 
 
 def clean_docker(

@@ -117,21 +117,31 @@ class DockerCommand(ContainerService):
             argv[0] = str(self.run.base_dir / first)
         return argv
 
+    def _address(self, text: str) -> str:
+        """On the run network, host addresses of run services become their network names."""
+        return self.run.to_network(text) if self.network_mode == "run" else text
+
     def _spec(self) -> DockerContainer:
-        container = self.base_container().with_command(self.argv())
+        container = self.base_container().with_command([self._address(w) for w in self.argv()])
         container.with_env("DRILLBOOK_RUN_ID", self.run.run_id)
+        container.with_env("DRILLBOOK_RUN_DIR", str(self.run.run_dir))
         for key, value in self.spec.env.items():
-            container.with_env(key, self._subst(value))
+            container.with_env(key, self._address(self._subst(value)))
         if self.network_mode == "run":
             container.with_env("DRILLBOOK_GATEWAY_HOST", "0.0.0.0")
-        container.with_volume_mapping(str(self.workdir), str(self.workdir), "rw")
-        if self.run.base_dir != self.workdir:
+        # The run dir (its service dir is inside) and the scenario dir, at their host paths.
+        container.with_volume_mapping(str(self.run.run_dir), str(self.run.run_dir), "rw")
+        if not self.run.base_dir.is_relative_to(self.run.run_dir):
             container.with_volume_mapping(str(self.run.base_dir), str(self.run.base_dir), "ro")
         return container
 
     def _create_kwargs(self) -> dict[str, Any]:
         kwargs = super()._create_kwargs()
         kwargs.update(working_dir=str(self.workdir), stop_signal=self.spec.stop_signal)
+        if self.network_mode == "host":
+            # A host command sees the host's processes too, as it would outside a container
+            # (a launcher finding its upstreams' ports, a watchdog reading their memory).
+            kwargs["pid_mode"] = "host"
         return kwargs
 
     def _before_start(self) -> None:

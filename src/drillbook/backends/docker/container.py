@@ -29,7 +29,7 @@ _RUNNING = {"running", "restarting", "paused"}
 
 
 class ContainerService:
-    """A service that is one container. Subclasses build it (`_container`) and check it
+    """A service that is one container. Subclasses describe it (`_spec`) and check it
     (`_check`: None when healthy, else a short reason)."""
 
     kind = ""
@@ -99,6 +99,7 @@ class ContainerService:
         testcontainers_config.ryuk_disabled = not self.run.settings.ryuk
         container = DockerContainer(self.image).with_name(self.container_name)
         if self.network_mode == "run":
+            self.run.add_alias(self.port, self.name)
             # Loopback only: a drill's services are not for the rest of the network.
             container.ports[f"{self.port}/tcp"] = ("127.0.0.1", self.port)  # type: ignore[assignment]
         return container

@@ -28,6 +28,7 @@ from drillbook.clock import Clock
 from drillbook.errors import ProvisionError
 
 _NAME_UNSAFE = re.compile(r"[^a-zA-Z0-9_.-]")
+_HOST_ADDRESS = re.compile(r"\b(127\.0\.0\.1|localhost):(\d{1,5})\b")
 
 
 def docker_client() -> Any:
@@ -65,6 +66,23 @@ class DockerRun:
     client: Any
     _network: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # port -> service name, for services on the run network (same port inside and out)
+    _aliases: dict[int, str] = field(default_factory=dict)
+
+    def add_alias(self, port: int, service: str) -> None:
+        with self._lock:
+            self._aliases[port] = service
+
+    def to_network(self, text: str) -> str:
+        """A host address of a run service (127.0.0.1:PORT, localhost:PORT) as the address
+        containers on the run network use (SERVICE:PORT): scripts hand host addresses, e.g.
+        `$DRILLBOOK_CTL deploy gateway DATABASE_URL=postgresql://...@127.0.0.1:PORT/db`."""
+
+        def swap(match: re.Match[str]) -> str:
+            alias = self._aliases.get(int(match.group(2)))
+            return f"{alias}:{match.group(2)}" if alias else match.group(0)
+
+        return _HOST_ADDRESS.sub(swap, text)
 
     def labels(self, service: str | None = None) -> dict[str, str]:
         labels = {LABEL_ROOT: "1", LABEL_RUN: self.run_id, LABEL_RUN_DIR: str(self.run_dir)}
