@@ -250,14 +250,15 @@ _BARS = "▁▂▃▄▅▆▇█"
 
 
 def sparkline(values: Sequence[float | None]) -> str:
-    """One character per value, scaled from the smallest to the largest; '·' for none."""
+    """One character per value, bar height proportional to it (0 to the largest); '·' for none.
+
+    Scaled from zero, not from the smallest value, so jitter of a few ms does not look like a
+    trend.
+    """
     known = [v for v in values if v is not None]
-    if not known:
-        return "·" * len(values)
-    low, high = min(known), max(known)
-    span = (high - low) or 1.0
+    high = max(known, default=0.0) or 1.0
     return "".join(
-        "·" if v is None else _BARS[round((v - low) / span * (len(_BARS) - 1))] for v in values
+        "·" if v is None else _BARS[round(max(v, 0.0) / high * (len(_BARS) - 1))] for v in values
     )
 
 
@@ -285,6 +286,7 @@ def write_chart(records: Sequence[HistoryRecord], path: Path) -> Path:
         ax.scatter([float(x) for x, _ in bad], [y for _, y in bad], marker="x", s=80,
                    color=line.get_color(), zorder=3)
     ax.xaxis_date()
+    ax.set_ylim(bottom=0)  # from zero, so a few ms of jitter does not look like a trend
     ax.set_ylabel("time to recover (s)")
     ax.set_title("time to recover per run (x: not passed)")
     ax.grid(alpha=0.3)

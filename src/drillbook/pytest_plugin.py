@@ -20,6 +20,7 @@ For drills written in Python, the `drill_env` fixture provisions services on the
 from __future__ import annotations
 
 import html
+import os
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from typing import Any
 import pytest
 import yaml
 
-from drillbook.backends.base import ServiceHandle
+from drillbook.drill_env import DrillEnv
 from drillbook.errors import DrillbookError, ScenarioError
 from drillbook.result import RunResult
 from drillbook.scenario.model import Scenario
@@ -200,6 +201,7 @@ class DrillItem(pytest.Item):
             raise DrillFailedError(findings_text(result))
 
     def _run(self) -> RunResult:
+        from drillbook.evidence import write_evidence
         from drillbook.history import History, default_path, record_of
         from drillbook.redact import Redactor, find_secrets
         from drillbook.report.html import write_html
@@ -220,6 +222,12 @@ class DrillItem(pytest.Item):
         folder = Path(result.report_dir or reports / result.run_id)
         write_json(result, folder / "result.json", redactor)
         write_html(result, folder / "report.html", redactor)
+        key = os.environ.get("DRILLBOOK_EVIDENCE_KEY")
+        try:  # the same evidence bundle, chained to the previous run, as `drillbook run`
+            write_evidence(result, self.scenario, folder, key_path=Path(key) if key else None,
+                           chain_dir=folder.parent, redactor=redactor)
+        except (DrillbookError, OSError) as exc:
+            self.warn(pytest.PytestWarning(f"no evidence bundle for {result.run_id}: {exc}"))
         try:
             store.append(record_of(result, self.scenario))
         except DrillbookError as exc:  # the verdict stands; the history is a convenience
@@ -308,73 +316,6 @@ class _HtmlHooks:
 # -- fixtures for drills written in Python ----------------------------------------------------
 
 
-class DrillEnv:
-    """Services provisioned on one backend, as a scenario's `services:` would, plus their env.
-
-    `service(name, kind, **fields)` takes the same fields as the scenario key; `postgres`, `s3`
-    and `gateway` are shorthands. `env()` is what recovery scripts would see from the services.
-    """
-
-    def __init__(self, base_dir: Path, backend: str = "local") -> None:
-        import secrets
-
-        from drillbook.backends import make_backend
-        from drillbook.cleanup import register_run
-        from drillbook.clock import MonotonicClock
-        from drillbook.settings import drillbook_home
-
-        self.clock = MonotonicClock()
-        self.run_id = f"pytest-{secrets.token_hex(4)}"
-        self._run_dir = drillbook_home() / "runs" / self.run_id
-        self._run_dir.mkdir(parents=True)
-        register_run(self._run_dir, self.run_id)
-        self._backend = make_backend(backend, self._run_dir, self.run_id, self.clock, base_dir)
-        self.handles: dict[str, ServiceHandle] = {}
-
-    def service(
-        self, name: str, kind: str, *, timeout: float = 120.0, **fields: Any
-    ) -> ServiceHandle:
-        from drillbook import registry
-        from drillbook.errors import UsageError
-
-        registry.load_plugins()
-        spec_type = registry.SERVICES.get(kind)
-        if spec_type is None:
-            known = ", ".join(registry.SERVICES.kinds())
-            raise UsageError(f"unknown service kind {kind!r}; known: {known}")
-        spec = spec_type.model_validate({"kind": kind, **fields})
-        handle = self._backend.provision(name, spec, timeout=timeout)
-        self.handles[name] = handle
-        return handle
-
-    def postgres(self, name: str = "db", **fields: Any) -> ServiceHandle:
-        return self.service(name, "postgres", **fields)
-
-    def s3(self, name: str = "s3", **fields: Any) -> ServiceHandle:
-        return self.service(name, "s3", **fields)
-
-    def gateway(self, name: str = "gateway", **fields: Any) -> ServiceHandle:
-        return self.service(name, "gateway", **fields)
-
-    def env(self) -> dict[str, str]:
-        merged: dict[str, str] = {}
-        for handle in self.handles.values():
-            merged.update(handle.env())
-        return merged
-
-    def teardown(self) -> None:
-        import shutil
-
-        from drillbook.cleanup import unregister_run
-
-        try:
-            self._backend.teardown()
-        finally:
-            shutil.rmtree(self._run_dir, ignore_errors=True)
-            unregister_run(self._run_dir)
-
-
-
 @pytest.fixture
 def drill_env(tmp_path: Path) -> Iterator[DrillEnv]:
     """Services on the local backend for a drill written in Python; torn down afterwards.
@@ -383,6 +324,8 @@ def drill_env(tmp_path: Path) -> Iterator[DrillEnv]:
             db = drill_env.postgres("db")          # a real PostgreSQL
             s3 = drill_env.s3("store", buckets=["backups"])
             env = drill_env.env()                  # DATABASE_URL, AWS_ENDPOINT_URL, ...
+            drill_env.inject("db.drop_table", service="db", table="orders")
+            drill_env.step("run", run="./restore.sh")   # your real script, with that env
     """
     env = DrillEnv(tmp_path)
     try:

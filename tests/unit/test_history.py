@@ -113,9 +113,10 @@ def test_the_default_path_follows_the_env_variable(
     assert default_path(tmp_path) == tmp_path / "x.db"
 
 
-def test_a_sparkline_scales_from_fastest_to_slowest_and_marks_gaps() -> None:
-    assert sparkline([1.0, None, 5.0, 3.0]) == "▁·█▅"
-    assert sparkline([2.0, 2.0]) == "▁▁"
+def test_a_sparkline_scales_from_zero_to_the_slowest_and_marks_gaps() -> None:
+    assert sparkline([1.0, None, 5.0, 3.0]) == "▂·█▅"
+    assert sparkline([2.0, 2.05]) == "██"
+    assert sparkline([None]) == "·"
     assert sparkline([]) == ""
 
 
@@ -194,3 +195,13 @@ def test_a_run_that_regressed_never_becomes_the_baseline(tmp_path: Path) -> None
     store.append(record_of(result, scenario))
 
     assert store.last_passing_ttr("drill", "local") is None
+
+
+def test_a_bare_date_is_midnight_utc_and_a_bad_one_is_quoted() -> None:
+    from drillbook.cli_history import parse_day
+    from drillbook.errors import UsageError
+
+    assert parse_day("2026-01-01", "--since") == datetime(2026, 1, 1, tzinfo=UTC)
+    assert parse_day("2026-01-01T02:00:00+02:00", "--since") == datetime(2026, 1, 1, tzinfo=UTC)
+    with pytest.raises(UsageError, match="--since 'January'"):
+        parse_day("January", "--since")
