@@ -19,6 +19,7 @@ from rich.text import Text
 from drillbook import __version__
 from drillbook.cli_history import history as history_command
 from drillbook.cli_history import report_app
+from drillbook.cli_images import images_app
 from drillbook.errors import DrillbookError, ScenarioError, UsageError
 from drillbook.journal import PHASES
 from drillbook.runner.gameday import Pauser
@@ -498,6 +499,7 @@ def evidence_verify(
 
 app.command("history")(history_command)
 app.add_typer(report_app, name="report")
+app.add_typer(images_app, name="images")
 
 
 @app.command()
