@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from tests.integration.engine_helpers import (
     REPO,
-    cli,
+    assert_catalogue_passes,
+    break_script,
     findings,
     run_scenario,
     scratch_project,
+    shorter_recovery,
     write,
 )
 
@@ -22,29 +23,11 @@ SCENARIOS = REPO / "scenarios" / "llm-hub"
 
 
 def _scenario(name: str, *, recover: str) -> str:
-    """The catalogue scenario with its recovery phase capped at `recover`: long enough for the
-    procedure on a loaded machine, short where a broken one leaves the steady state down."""
-    text = (SCENARIOS / name).read_text()
-    assert "recover: 1m}" in text
-    return text.replace("recover: 1m}", f"recover: {recover}}}")
-
-
-def _break(script: Path, old: str, new: str) -> None:
-    text = script.read_text()
-    assert old in text, f"{script.name} no longer contains {old!r}"
-    script.write_text(text.replace(old, new))
+    return shorter_recovery((SCENARIOS / name).read_text(), recover)
 
 
 def test_llm_hub_scenarios_pass_on_the_local_backend(tmp_path: Path) -> None:
-    suite = tmp_path / "suite.json"
-    done = cli(
-        "run", str(SCENARIOS), "--reports-dir", str(tmp_path / "reports"), "--json", str(suite),
-        cwd=REPO,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout + done.stderr
-    runs = json.loads(suite.read_text())["runs"]
-    assert len(runs) == len(list(SCENARIOS.glob("*.yaml")))
-    assert {r["scenario"]: r["status"] for r in runs} == {r["scenario"]: "PASS" for r in runs}
+    assert_catalogue_passes(SCENARIOS, tmp_path)
 
 
 def test_flag_rollback_that_forgets_the_restart_fails(tmp_path: Path) -> None:
@@ -52,8 +35,8 @@ def test_flag_rollback_that_forgets_the_restart_fails(tmp_path: Path) -> None:
     hub = project / "drills/llm-hub"
     # The .env is edited but the console never restarted, and the closing check was dropped
     # "because it is slow": the procedure exits 0, the old pages still redirect to the hub.
-    _break(hub / "disable-hub-flag.sh", '"$DRILLBOOK_CTL" restart "$SERVICE"', "true")
-    _break(hub / "disable-hub-flag.sh", '"$(dirname "$0")/verify-old-pages.sh"', "true")
+    break_script(hub / "disable-hub-flag.sh", '"$DRILLBOOK_CTL" restart "$SERVICE"', "true")
+    break_script(hub / "disable-hub-flag.sh", '"$(dirname "$0")/verify-old-pages.sh"', "true")
     scenario = write(project, "flag.yaml", _scenario("feature-flag-rollback.yaml", recover="8s"))
     result = run_scenario(scenario, tmp_path / "reports")
     step = next(s for s in result.journal.steps if s.phase == "recover")
@@ -71,7 +54,7 @@ def test_full_rollback_that_exits_0_after_a_failed_drop_fails(tmp_path: Path) ->
     drops = [line for line in sql.read_text().splitlines() if line.startswith("DROP TABLE")]
     tidy = [line.replace(" CASCADE", "") for line in reversed(drops)]
     sql.write_text("\n".join(tidy) + "\nDELETE FROM _migrations WHERE version IN (2, 3);\n")
-    _break(hub / "full-rollback.sh", "-v ON_ERROR_STOP=1 --single-transaction", "")
+    break_script(hub / "full-rollback.sh", "-v ON_ERROR_STOP=1 --single-transaction", "")
     (hub / "check-no-llm-tables.sh").write_text("#!/usr/bin/env bash\necho 'tables checked'\n")
     scenario = write(project, "full.yaml", _scenario("full-db-rollback.yaml", recover="30s"))
     result = run_scenario(scenario, tmp_path / "reports")
@@ -102,7 +85,7 @@ def test_assessment_with_a_wrong_threshold_fails_its_decision_check(
     tmp_path: Path, scenario: str, right: str, wrong: str, decision: str
 ) -> None:
     project = scratch_project(tmp_path)
-    _break(project / "drills/llm-hub/assess-rollback.py", right, wrong)
+    break_script(project / "drills/llm-hub/assess-rollback.py", right, wrong)
     result = run_scenario(
         write(project, scenario, _scenario(scenario, recover="30s")), tmp_path / "reports"
     )
@@ -116,7 +99,7 @@ def test_api_rollback_that_only_dials_the_rollout_to_zero_fails(tmp_path: Path) 
     project = scratch_project(tmp_path)
     # "Set the rollout to 0 %" instead of disabling: users see the old pages, but the flag
     # still reports enabled, so the next percentage change brings the broken hub back.
-    _break(
+    break_script(
         project / "drills/llm-hub/disable-hub-flag.sh",
         '{"enabled": false, "rollout_percentage": 0}',
         '{"enabled": true, "rollout_percentage": 0}',
@@ -136,7 +119,7 @@ def test_rehearsal_that_rolls_back_the_real_database_fails_with_rows_lost(
 ) -> None:
     project = scratch_project(tmp_path)
     # The wrong-terminal mistake: the rehearsal's rollback SQL runs against DATABASE_URL.
-    _break(
+    break_script(
         project / "drills/llm-hub/rehearse-rollback.sh",
         'psql "$test_url" -Xq -v ON_ERROR_STOP=1 --single-transaction',
         'psql "$DATABASE_URL" -Xq -v ON_ERROR_STOP=1 --single-transaction',

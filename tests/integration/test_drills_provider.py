@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from tests.integration.engine_helpers import (
     REPO,
-    cli,
+    assert_catalogue_passes,
+    break_script,
     findings,
     run_scenario,
     scratch_project,
+    shorter_recovery,
     write,
 )
 
@@ -22,36 +23,18 @@ SCENARIOS = REPO / "scenarios" / "provider"
 
 
 def _scenario(name: str, *, recover: str) -> str:
-    """The catalogue scenario with its recovery phase capped at `recover`: long enough for the
-    procedure on a loaded machine, short where a broken one leaves the steady state down."""
-    text = (SCENARIOS / name).read_text()
-    assert "recover: 1m}" in text
-    return text.replace("recover: 1m}", f"recover: {recover}}}")
-
-
-def _break(script: Path, old: str, new: str) -> None:
-    text = script.read_text()
-    assert old in text, f"{script.name} no longer contains {old!r}"
-    script.write_text(text.replace(old, new))
+    return shorter_recovery((SCENARIOS / name).read_text(), recover)
 
 
 def test_provider_scenarios_pass_on_the_local_backend(tmp_path: Path) -> None:
-    suite = tmp_path / "suite.json"
-    done = cli(
-        "run", str(SCENARIOS), "--reports-dir", str(tmp_path / "reports"), "--json", str(suite),
-        cwd=REPO,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout + done.stderr
-    runs = json.loads(suite.read_text())["runs"]
-    assert len(runs) == len(list(SCENARIOS.glob("*.yaml")))
-    assert {r["scenario"]: r["status"] for r in runs} == {r["scenario"]: "PASS" for r in runs}
+    assert_catalogue_passes(SCENARIOS, tmp_path)
 
 
 def test_rollback_that_reactivates_the_degraded_provider_fails(tmp_path: Path) -> None:
     project = scratch_project(tmp_path)
     # The classic slip: the audit entry's `after` (the provider just activated) taken for the
     # previous one, so the "rollback" activates the degraded provider again.
-    _break(
+    break_script(
         project / "drills/provider/rollback-provider.sh",
         'print(e["before"]["name"])',
         'print(e["after"]["name"])',
@@ -90,7 +73,7 @@ def test_restore_from_the_oldest_backup_instead_of_the_newest_fails(tmp_path: Pa
     project = scratch_project(tmp_path)
     # `head` for `tail`: the restore takes the backup from before any limit was set, which
     # does not hold the 200 / 250 limits (nor clear the bad 0 / 0 ones).
-    _break(
+    break_script(
         project / "drills/provider/restore-runtime-config.sh",
         "| sort | tail -n1)",
         "| sort | head -n1)",
@@ -108,7 +91,7 @@ def test_restore_from_the_oldest_backup_instead_of_the_newest_fails(tmp_path: Pa
 def test_rollout_that_skips_the_pre_change_backup_fails(tmp_path: Path) -> None:
     project = scratch_project(tmp_path)
     # "It is only a provider switch": the checklist's backup step is skipped.
-    _break(project / "drills/provider/provider-rollout.sh", "\nbackup_runtime\n", "\n")
+    break_script(project / "drills/provider/provider-rollout.sh", "\nbackup_runtime\n", "\n")
     # The seed's own rollout (to openai) still backs up: start from an empty BACKUP_DIR.
     text = _scenario("rollout-success.yaml", recover="30s").replace(
         "  - {kind: run, run: drills/provider/provider-rollout.sh openai gpt-4o, timeout: 30s}\n",
@@ -126,7 +109,7 @@ def test_canary_abort_that_forgets_the_reload_leaves_traffic_on_the_canary(
 ) -> None:
     project = scratch_project(tmp_path)
     # The abort rewrites the file but never reloads it: the gateway keeps sending 10 %.
-    _break(
+    break_script(
         project / "drills/provider/canary-rollout.py",
         'reload(f"abort: 0 % to {provider}")',
         "pass",
@@ -146,7 +129,7 @@ def test_rollback_that_reads_the_baseline_in_the_wrong_unit_misses_a_slow_provid
     project = scratch_project(tmp_path)
     # Milliseconds against seconds: "2x baseline" becomes 2,000x, the slow provider looks
     # healthy, and the procedure exits 0 having done nothing.
-    _break(
+    break_script(
         project / "drills/provider/rollback-provider.sh",
         "p95 > 2 * baseline:",
         "p95 > 2 * baseline * 1000:",

@@ -8,10 +8,12 @@ import pytest
 
 from tests.integration.engine_helpers import (
     REPO,
-    cli,
+    assert_catalogue_passes,
+    break_script,
     findings,
     run_scenario,
     scratch_project,
+    shorter_recovery,
     write,
 )
 
@@ -21,17 +23,7 @@ SCENARIOS = REPO / "scenarios" / "research-lab"
 
 
 def _scenario(name: str, *, recover: str = "10s") -> str:
-    """The catalogue scenario, with a shorter recovery budget: a broken procedure never recovers
-    (long enough for the procedure itself, which the budget also bounds)."""
-    text = (SCENARIOS / name).read_text()
-    assert "recover: 1m}" in text
-    return text.replace("recover: 1m}", f"recover: {recover}}}")
-
-
-def _break(script: Path, old: str, new: str) -> None:
-    text = script.read_text()
-    assert old in text, f"{script.name} no longer contains {old!r}"
-    script.write_text(text.replace(old, new))
+    return shorter_recovery((SCENARIOS / name).read_text(), recover)
 
 
 def _failed_probes(result: object) -> set[str]:
@@ -40,9 +32,7 @@ def _failed_probes(result: object) -> set[str]:
 
 
 def test_research_lab_scenarios_pass_on_the_local_backend(tmp_path: Path) -> None:
-    done = cli("run", str(SCENARIOS), "--reports-dir", str(tmp_path / "reports"), cwd=REPO)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.count(" PASS ") >= len(list(SCENARIOS.glob("*.yaml"))), done.stdout
+    assert_catalogue_passes(SCENARIOS, tmp_path)
 
 
 def test_rollback_to_the_wrong_revision_fails(tmp_path: Path) -> None:
@@ -65,7 +55,7 @@ def test_migration_revert_that_forgets_the_down_migration_fails(tmp_path: Path) 
     project = scratch_project(tmp_path)
     # The "revert" only rewrites the migration record, as the seed's manual rollback's last
     # step does without the ALTERs before it: _migrations says 3, the schema is still 4's.
-    _break(
+    break_script(
         project / "drills/research-lab/rollback-migration.sh",
         'migrate down --to "$MIGRATION_VERSION"',
         'psql "$DATABASE_URL" -c "DELETE FROM _migrations WHERE version > $MIGRATION_VERSION"',
@@ -84,7 +74,7 @@ def test_restore_that_forgets_to_switch_database_url_fails(tmp_path: Path) -> No
     project = scratch_project(tmp_path)
     # The restore is perfect, then the application is only restarted: it comes back on the
     # damaged database, and the health check still says "connected".
-    _break(
+    break_script(
         project / "drills/research-lab/switch-database.sh",
         '"$DRILLBOOK_CTL" deploy "$SERVICE" "DATABASE_URL=$NEW_URL"',
         '"$DRILLBOOK_CTL" restart "$SERVICE"',
@@ -107,9 +97,9 @@ def test_blue_green_switch_that_exits_0_after_a_refusal_fails(tmp_path: Path) ->
     # The readiness check was dropped ("the edge checks anyway"), the switch's answer is not
     # checked (no --fail) and neither is the result: the script reports success on a 409.
     script = project / "drills/research-lab/rollback-blue-green.sh"
-    _break(script, 'if [[ "$TARGET_READY" != "true" ]]; then', "if false; then")
-    _break(script, "curl -fsS --max-time 10 -X POST", "curl -sS --max-time 10 -X POST")
-    _break(script, '[[ "$NEW_VERSION" == "$ROLLBACK_VERSION" ]] ||', "true ||")
+    break_script(script, 'if [[ "$TARGET_READY" != "true" ]]; then', "if false; then")
+    break_script(script, "curl -fsS --max-time 10 -X POST", "curl -sS --max-time 10 -X POST")
+    break_script(script, '[[ "$NEW_VERSION" == "$ROLLBACK_VERSION" ]] ||', "true ||")
     result = run_scenario(
         write(project, "blue-green.yaml", _scenario("blue-green-rollback.yaml")),
         tmp_path / "reports",
@@ -124,7 +114,7 @@ def test_secret_rollback_that_forgets_the_restart_fails(tmp_path: Path) -> None:
     project = scratch_project(tmp_path)
     # The secret file and the store are both restored, but the pods are never restarted:
     # the running API keeps the rotated key.
-    _break(
+    break_script(
         project / "drills/research-lab/rollback-secret.sh",
         '"$DRILLBOOK_CTL" restart "$SERVICE"\nrollout_status',
         "rollout_status",
@@ -144,7 +134,7 @@ def test_memory_leak_restart_instead_of_rollback_fails(tmp_path: Path) -> None:
     project = scratch_project(tmp_path)
     # "Quick fix": restart the leaking revision. Memory drops, so it looks fixed, but v2 is
     # still serving and leaking again from its first request.
-    _break(
+    break_script(
         project / "drills/research-lab/watch-memory.sh",
         'exec "$(dirname "$0")/rollback-application.sh" "$@"',
         '"$DRILLBOOK_CTL" restart "$SERVICE"',
@@ -163,7 +153,7 @@ def test_canary_scaled_down_without_moving_its_traffic_fails(tmp_path: Path) -> 
     project = scratch_project(tmp_path)
     # The weights step was skipped ("scaling to 0 drains it anyway"): the canary is stopped
     # and its 10 % of the requests now reach a dead upstream.
-    _break(
+    break_script(
         project / "drills/research-lab/rollback-canary.sh",
         "curl -fsS --max-time 10 -X POST",
         "true || curl -fsS --max-time 10 -X POST",
@@ -184,7 +174,7 @@ def test_config_rollback_that_forgets_the_restart_fails(tmp_path: Path) -> None:
     project = scratch_project(tmp_path)
     # The backup is applied, but the pods are never restarted: the API keeps serving the
     # config it loaded, and its readiness (which the rollout check reads) is fine all along.
-    _break(
+    break_script(
         project / "drills/research-lab/rollback-configmap.sh",
         '"$DRILLBOOK_CTL" restart "$SERVICE"\nrollout_status',
         "rollout_status",
@@ -206,12 +196,12 @@ def test_flag_rollback_through_the_api_alone_fails_when_the_deployment_pins_it(
     # The seed's one-liner: the flags API answers 200, so "done"; the answer's
     # overridden_by_environment is not read, and the closing check was dropped.
     script = project / "drills/research-lab/disable-feature-flag.sh"
-    _break(
+    break_script(
         script,
         'if [[ "$(json_get overridden_by_environment <<<"$ANSWER")" == "true" ]]',
         "if false",
     )
-    _break(script, '[[ "$(json_get enabled <<<"$STATE")" == "false" ]] ||', "true ||")
+    break_script(script, '[[ "$(json_get enabled <<<"$STATE")" == "false" ]] ||', "true ||")
     result = run_scenario(
         write(project, "flag.yaml", _scenario("feature-flag-rollback.yaml")), tmp_path / "reports"
     )
