@@ -85,3 +85,32 @@ def test_a_crash_recovered_from_the_wal_loses_no_acknowledged_write(tmp_path: Pa
     assert rpo is not None and rpo.writes >= 10
     assert rpo.rows_lost == 0 and rpo.rpo_seconds == 0.0
     assert result.verdict.status == "PASS", result.verdict.summary()
+
+
+def test_a_restore_from_a_backup_taken_after_the_last_canary_write_reports_no_loss(
+    tmp_path: Path,
+) -> None:
+    project = scratch_project(tmp_path)
+    scenario = write(project, "late.yaml", """
+        name: rpo-late-backup
+        services:
+          db: {kind: postgres}
+        rpo: {service: db, interval: 100ms}
+        seed:
+          - {kind: sql, service: db, file: fixtures/db/configs.sql}
+          - {kind: wait, duration: 1s}
+        steady_state:
+          - {kind: sql, service: db, query: "select count(*) from configs", expect: ">= 1000"}
+        fault:
+          - {kind: service.stop, service: db}
+        recovery:
+          - {kind: ctl, service: db, action: start, timeout: 30s}
+          - {kind: run, id: late, run: drills/config-manager/backup-db.sh}
+          - {kind: run, run: "drills/config-manager/restore-db.sh ${steps.late.stdout}"}
+        criteria: {max_rpo: 0.2s}
+        """)
+    result = run_scenario(scenario, tmp_path / "r")
+    rpo = result.journal.rpo
+    assert rpo is not None and rpo.writes >= 5
+    assert rpo.rows_lost == 0 and rpo.rpo_seconds == 0.0
+    assert result.verdict.status == "PASS", result.verdict.summary()
