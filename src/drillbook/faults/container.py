@@ -168,3 +168,103 @@ class NetworkDisconnect(_Undoable):
         if self.duration is not None:
             detail["reconnect_after_s"] = f"{self.duration:g}"
         return FaultOutcome(target=self.service, detail=detail)
+
+
+@runtime_checkable
+class RestartLoopControl(Protocol):
+    """A container service that can be put in a crash loop (docker backend)."""
+
+    def start_restart_loop(self, exit_code: int = 1) -> None: ...
+    def end_restart_loop(self) -> None: ...
+    def restart_count(self) -> int: ...
+
+
+@registry.FAULTS.register
+class ContainerRestartLoop(_ContainerFault):
+    """A bad deploy: the container is replaced by one whose entrypoint exits at once, under
+    restart policy `always`, so it crashes on every start and never serves. Data volumes
+    stay. The recovery is a redeploy: `$DRILLBOOK_CTL restart SERVICE` brings the normal
+    container back (so does teardown)."""
+
+    kind: Literal["container.restart_loop"]
+    exit_code: int = Field(1, ge=1, le=255, description="what the broken entrypoint exits with")
+
+    def inject(self, ctx: DrillContext) -> FaultOutcome:
+        handle = ctx.service(self.service)
+        if not isinstance(handle, RestartLoopControl):
+            raise FaultError(
+                f"{self.kind}: service {self.service!r} is not a container (run with "
+                "--backend docker); on this backend use service.kill or config.corrupt_yaml"
+            )
+        try:
+            handle.start_restart_loop(self.exit_code)
+        except DrillbookError as exc:
+            raise FaultError(f"{self.kind} {self.service!r}: {_short(exc)}") from exc
+        return FaultOutcome(
+            target=self.service,
+            detail={"exit_code": str(self.exit_code), "restart_policy": "always"},
+        )
+
+    def revert(self, ctx: DrillContext) -> None:
+        with contextlib.suppress(Exception):
+            handle = ctx.service(self.service)
+            if isinstance(handle, RestartLoopControl):
+                handle.end_restart_loop()
+
+
+@runtime_checkable
+class DiskControl(Protocol):
+    """A container service whose filesystem can be size-limited and filled (docker backend)."""
+
+    def limit_disk(self, path: str, size: str, owner: str | None = None) -> None: ...
+    def fill_disk(self, path: str, name: str) -> int: ...
+    def free_disk(self, path: str, name: str) -> None: ...
+
+
+FILL_FILE = "drillbook-disk-fill"
+
+
+@registry.FAULTS.register
+class DiskFill(_ContainerFault):
+    """A disk full: `path` in the container becomes a size-limited volume (a tmpfs of `size`),
+    then a file (`drillbook-disk-fill`) fills it to the last byte; writes there fail with
+    ENOSPC. Adding the mount recreates the container once (its data volume stays), before
+    the fill. Recovery frees space (e.g. `rm` it, a `run` step with `exec_in`); teardown
+    removes the file and the mount."""
+
+    kind: Literal["disk.fill"]
+    path: str = Field(pattern=r"^/", description="absolute directory in the container")
+    size: str = Field(
+        "16m", pattern=r"^[0-9]+[kmg]$", description="size of the volume: 512k, 16m, 1g"
+    )
+    owner: str | None = Field(
+        None, description="user of the image that owns the volume (e.g. postgres for its data dir)"
+    )
+
+    def inject(self, ctx: DrillContext) -> FaultOutcome:
+        handle = ctx.service(self.service)
+        if not isinstance(handle, DiskControl):
+            raise FaultError(
+                f"{self.kind}: service {self.service!r} is not a container (run with "
+                "--backend docker)"
+            )
+        try:
+            handle.limit_disk(self.path, self.size, self.owner)
+            free = handle.fill_disk(self.path, FILL_FILE)
+        except DrillbookError as exc:
+            raise FaultError(f"{self.kind} {self.service!r}: {_short(exc)}") from exc
+        return FaultOutcome(
+            target=self.service,
+            detail={
+                "path": self.path,
+                "size": self.size,
+                "fill_file": f"{self.path.rstrip('/')}/{FILL_FILE}",
+                "bytes_free_after": str(free),
+            },
+        )
+
+    def revert(self, ctx: DrillContext) -> None:
+        with contextlib.suppress(Exception):
+            handle = ctx.service(self.service)
+            if isinstance(handle, DiskControl):
+                handle.free_disk(self.path, FILL_FILE)

@@ -39,8 +39,10 @@ from drillbook.runner.gameday import Pauser, briefing, write_env_file
 from drillbook.runner.phases import inject_faults, run_steps
 from drillbook.runner.preflight import environment_checks, static_checks
 from drillbook.runner.sampler import Sampler, first_failure_since, run_probe, stable_since
+from drillbook.scenario.kinds import StepSpec
 from drillbook.scenario.model import Rpo, Scenario
 from drillbook.settings import drillbook_home
+from drillbook.steps.run import exec_in_problems
 
 
 class _AbortError(Exception):
@@ -213,6 +215,7 @@ class _Drill:
         self.enter("provision")
         self.provision()
         problems = environment_checks(self.scenario, self.ctx)
+        problems += exec_in_problems(_run_steps_of(self.scenario), self.ctx)
         if problems:
             self.abort("PREFLIGHT_FAILED", "; ".join(problems))
         self.leave()
@@ -466,6 +469,14 @@ class _Drill:
             logs.mkdir(parents=True, exist_ok=True)
             text = path.read_text(encoding="utf-8", errors="replace")
             (logs / f"{name}.log").write_text(redactor.redact_text(text), encoding="utf-8")
+
+
+def _run_steps_of(scenario: Scenario) -> list[tuple[str, int, StepSpec]]:
+    return [
+        (section, index, step)
+        for section, steps in (("seed", scenario.seed), ("recovery", scenario.recovery))
+        for index, step in enumerate(steps)
+    ]
 
 
 def verify_sample_ok(results: list[ProbeSample]) -> bool:

@@ -5,19 +5,29 @@ from __future__ import annotations
 import os
 import shlex
 import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import Field, model_validator
 
 from drillbook.context import DrillContext
-from drillbook.errors import StepError
+from drillbook.errors import DrillbookError, StepError
 from drillbook.procs import run_process
 from drillbook.registry import STEPS
 from drillbook.scenario.kinds import StepOutcome, StepSpec
 from drillbook.scenario.types import ScenarioCommand
 
 BASH = "/bin/bash"
+
+
+@runtime_checkable
+class ExecTarget(Protocol):
+    """A service a command can run inside (a container on the docker backend)."""
+
+    def exec_command(
+        self, argv: Sequence[str], env: Mapping[str, str], cwd: str | None = None
+    ) -> tuple[list[str], dict[str, str]]: ...
 
 
 @STEPS.register
@@ -42,6 +52,11 @@ class RunStep(StepSpec):
     shell: bool | None = Field(
         None,
         description="run `run` through bash -c; default: only when it is not an existing file",
+    )
+    exec_in: str | None = Field(
+        None,
+        description="run inside this service's container (docker exec, docker backend only; "
+        "the local backend refuses it at preflight); `cwd` is then a path in the container",
     )
 
     @model_validator(mode="after")
@@ -78,6 +93,9 @@ class RunStep(StepSpec):
         env = dict(ctx.env())
         env.update({name: ctx.interpolate(value) for name, value in self.env.items()})
         cwd = ctx.resolve(ctx.interpolate(self.cwd)) if self.cwd else ctx.base_dir
+        if self.exec_in is not None:
+            argv, env = self._inside(ctx, argv, env)
+            cwd, how = ctx.base_dir, f"{how} in {self.exec_in}"
         if not cwd.is_dir():
             raise StepError(f"run step: working directory {str(cwd)!r} does not exist")
         logs = ctx.workdir / "steps"
@@ -110,6 +128,44 @@ class RunStep(StepSpec):
             error=None if result.ok else f"{shown!r} {result.describe(timeout)}",
             detail=detail,
         )
+
+
+    def _inside(
+        self, ctx: DrillContext, argv: list[str], env: dict[str, str]
+    ) -> tuple[list[str], dict[str, str]]:
+        assert self.exec_in is not None
+        handle = ctx.service(self.exec_in)
+        if not isinstance(handle, ExecTarget):
+            raise StepError(exec_in_refusal(self.exec_in))
+        workdir = ctx.interpolate(self.cwd) if self.cwd else None
+        try:
+            return handle.exec_command(argv, env, workdir)
+        except DrillbookError as exc:
+            raise StepError(f"run step: exec_in {self.exec_in!r}: {exc}") from exc
+
+
+def exec_in_refusal(service: str) -> str:
+    return (
+        f"run step: exec_in {service!r} needs a container (run with --backend docker); "
+        "on this backend run the command on the host instead (drop exec_in)"
+    )
+
+
+def exec_in_problems(steps: Sequence[tuple[str, int, StepSpec]], ctx: DrillContext) -> list[str]:
+    """Preflight: every `exec_in` names a provisioned service that can exec commands."""
+    problems: list[str] = []
+    for section, index, step in steps:
+        service = getattr(step, "exec_in", None)
+        if not isinstance(step, RunStep) or service is None:
+            continue
+        try:
+            handle = ctx.service(service)
+        except DrillbookError:
+            problems.append(f"{section}[{index}]: exec_in {service!r} is not a drill service")
+            continue
+        if not isinstance(handle, ExecTarget):
+            problems.append(f"{section}[{index}]: {exec_in_refusal(service)}")
+    return problems
 
 
 def _resolved(ctx: DrillContext, word: str) -> str:

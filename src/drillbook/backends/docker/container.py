@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,10 @@ from drillbook.backends.docker.engine import DockerRun, free_port
 from drillbook.errors import ProvisionError, ServiceError
 
 LOG_TAIL = 20
+# The host's own variables that would mislead a process inside the container.
+_HOST_ONLY = frozenset(
+    {"PATH", "HOME", "PWD", "OLDPWD", "SHELL", "USER", "LOGNAME", "HOSTNAME", "TMPDIR", "SHLVL"}
+)
 _RUNNING = {"running", "restarting", "paused"}
 
 
@@ -50,6 +54,8 @@ class ContainerService:
         self._torn_down = False
         self._follower: threading.Thread | None = None
         self._log_head = b""  # logs of containers this service had before its current one
+        self._crash_exit: int | None = None  # exit code of the entrypoint in a restart loop
+        self._tmpfs: dict[str, str] = {}  # size-limited mounts (disk.fill): path -> options
 
     # --- what subclasses provide -------------------------------------------------------
 
@@ -149,6 +155,10 @@ class ContainerService:
     def restart(self, timeout: float | None = None) -> None:
         with self._lock:
             self.stop()
+            if self._crash_exit is not None:
+                # the operator's fix: redeploy the service as it should be
+                self._crash_exit = None
+                self.recreate()
             self.start(timeout)
 
     def recreate(self) -> None:
@@ -182,6 +192,106 @@ class ContainerService:
                     self._container.unpause()
                 except DockerException as exc:
                     raise ServiceError(f"service {self.name!r}: unpause failed: {exc}") from exc
+
+    def start_restart_loop(self, exit_code: int = 1) -> None:
+        """Replace the container by one whose entrypoint exits at once with `exit_code`,
+        under restart policy `always`: docker keeps restarting it (with back-off), the
+        service never comes up. Its data volume stays. A restart or end_restart_loop ends it."""
+        with self._lock:
+            if self._torn_down:
+                raise ServiceError(f"service {self.name!r} was torn down")
+            self.stop()
+            self.recreate()
+            self._crash_exit = exit_code
+            self._create()
+            self._stopped_on_purpose = False
+            self._follow_log()
+
+    def end_restart_loop(self) -> None:
+        """Undo start_restart_loop: the normal container again, started (idempotent)."""
+        with self._lock:
+            if self._crash_exit is None or self._torn_down:
+                return
+            self.restart()
+
+    @property
+    def in_restart_loop(self) -> bool:
+        return self._crash_exit is not None
+
+    def restart_count(self) -> int:
+        """How many times the engine restarted the current container."""
+        with contextlib.suppress(DockerException, AttributeError, KeyError, TypeError):
+            self._container.reload()
+            return int(self._container.attrs["RestartCount"])
+        return 0
+
+    def exec_command(
+        self, argv: Sequence[str], env: Mapping[str, str], cwd: str | None = None
+    ) -> tuple[list[str], dict[str, str]]:
+        """The host argv (`docker exec`) that runs `argv` inside this container, and the
+        environment to run it with. The drill environment goes in by name only (`-e NAME`:
+        docker reads the value from its own environment, so secrets stay out of `ps`), host
+        addresses of run services rewritten to their names on the run network."""
+        with self._lock:
+            if self._status() != "running":
+                raise ServiceError(
+                    f"service {self.name!r} is not running ({self._status() or 'no container'}); "
+                    "cannot exec in it"
+                )
+            target = str(self._container.id)
+        host_env = dict(env)
+        command = ["docker", "exec", "-i"]
+        for name in sorted(env):
+            if name in _HOST_ONLY or not name.replace("_", "a").isalnum():
+                continue
+            if self.network_mode == "run":
+                host_env[name] = self.run.to_network(env[name])
+            command += ["-e", name]
+        if cwd is not None:
+            command += ["-w", cwd]
+        return [*command, target, *argv], host_env
+
+    def limit_disk(self, path: str, size: str, owner: str | None = None) -> None:
+        """Put a tmpfs of `size` (e.g. 16m) at `path` in the container, owned by `owner`
+        (a user of the image) when given: the container is recreated (its data volume
+        stays) and started again, healthy, before this returns."""
+        with self._lock:
+            self.stop()
+            self.recreate()
+            self._tmpfs[path] = f"size={size},mode=1777"
+            self.start()
+            if owner is not None:  # entrypoints may chmod their data dir: own it, as it was
+                self._exec_text(
+                    ["sh", "-c", 'chown "$1:" "$2" && chmod 700 "$2"', "own", owner, path]
+                )
+
+    def fill_disk(self, path: str, name: str) -> int:
+        """Write zeros to `path`/`name` until the filesystem is full; the bytes free after.
+        Appends again after a moment: space that others' short-lived files held is taken too."""
+        script = (
+            'for i in 1 2 3; do cat /dev/zero >> "$1/$2" 2>/dev/null; sleep 0.3; done; '
+            "df -k \"$1\" | awk 'NR==2 {print $4 * 1024}'"
+        )
+        return int(self._exec_text(["sh", "-c", script, "fill", path, name]) or 0)
+
+    def free_disk(self, path: str, name: str) -> None:
+        """Remove what fill_disk wrote and drop the mount from later containers."""
+        with contextlib.suppress(ServiceError):
+            self._exec_text(["rm", "-f", f"{path}/{name}"])
+        self._tmpfs.pop(path, None)
+
+    def _exec_text(self, argv: list[str]) -> str:
+        with self._lock:
+            if self._status() != "running":
+                raise ServiceError(f"service {self.name!r} is not running; cannot exec in it")
+            try:
+                code, output = self._container.exec_run(argv, user="root")
+            except DockerException as exc:
+                raise ServiceError(f"service {self.name!r}: docker exec failed: {exc}") from exc
+        text = bytes(output or b"").decode(errors="replace").strip()
+        if code != 0:
+            raise ServiceError(f"service {self.name!r}: {argv[0]} exited {code}: {text[-300:]}")
+        return text
 
     def disconnect_network(self) -> None:
         """Cut the container off the run's network (its published port goes with it)."""
@@ -273,7 +383,17 @@ class ContainerService:
         return str(container.status)
 
     def _create(self) -> None:
-        spec = self._spec().with_kwargs(**self._create_kwargs())
+        kwargs = self._create_kwargs()
+        if self._crash_exit is not None:
+            code = self._crash_exit
+            kwargs["entrypoint"] = [
+                "/bin/sh",
+                "-c",
+                f"echo 'drillbook restart_loop: entrypoint exits with {code}' >&2; exit {code}",
+            ]
+            kwargs["restart_policy"] = {"Name": "always"}
+        spec = self._spec().with_kwargs(**kwargs)
+        spec.tmpfs.update(self._tmpfs)
         try:
             spec.start()
         except DockerException as exc:
