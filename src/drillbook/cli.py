@@ -131,6 +131,9 @@ def run(
         str | None, typer.Option(envvar="DRILLBOOK_OPERATOR", help="who runs the drill")
     ] = None,
     notes: Annotated[str | None, typer.Option(help="operator's notes for the journal")] = None,
+    allow_external_faults: Annotated[
+        bool, typer.Option(help="let faults touch services declared `external:` (staging...)")
+    ] = False,
     load_workers: Annotated[
         int | None,
         typer.Option(min=0, help="locust workers for scenarios with load (0: one process)"),
@@ -200,6 +203,7 @@ def run(
         notes=notes,
         pause_before=frozenset(pause_before),
         load_workers=load_workers,
+        allow_external_faults=allow_external_faults,
         ask_notes=_ask_notes if game_day and notes is None and sys.stdin.isatty() else None,
         ttr_baseline=_baseline_lookup(store),
     )

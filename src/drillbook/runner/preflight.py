@@ -134,3 +134,16 @@ def environment_checks(scenario: Scenario, ctx: DrillContext) -> list[str]:
                 f"preflight.backups[{index}]: {backup.path!r} failed verification ({why}): {tail}"
             )
     return problems
+
+
+def external_fault_problems(scenario: Scenario, allowed: bool) -> list[str]:
+    """Destructive faults aimed at services the drill did not provision, unless allowed."""
+    if allowed:
+        return []
+    external = {name for name, spec in scenario.services.items() if spec.external is not None}
+    return [
+        f"fault[{index}] ({fault.kind}) targets external service {target!r}; drillbook breaks "
+        "only what it provisioned unless --allow-external-faults is given"
+        for index, fault in enumerate(scenario.fault)
+        if fault.destructive and (target := getattr(fault, "service", None)) in external
+    ]

@@ -18,6 +18,7 @@ from psycopg.conninfo import make_conninfo
 
 from drillbook.backends import make_backend
 from drillbook.backends.base import Backend
+from drillbook.backends.external import ExternalHandle
 from drillbook.cleanup import register_run, unregister_run
 from drillbook.clock import Clock, MonotonicClock
 from drillbook.datacheck import DataChecker
@@ -37,7 +38,11 @@ from drillbook.runner.control import ControlServer, write_ctl_command
 from drillbook.runner.envcontract import build_env
 from drillbook.runner.gameday import Pauser, briefing, write_env_file
 from drillbook.runner.phases import inject_faults, run_steps
-from drillbook.runner.preflight import environment_checks, static_checks
+from drillbook.runner.preflight import (
+    environment_checks,
+    external_fault_problems,
+    static_checks,
+)
 from drillbook.runner.sampler import Sampler, first_failure_since, run_probe, stable_since
 from drillbook.scenario.kinds import StepSpec
 from drillbook.scenario.model import Rpo, Scenario
@@ -65,6 +70,7 @@ class RunOptions:
     ask_notes: Callable[[], str | None] | None = None  # asked after a game day (a terminal)
     pause_before: frozenset[str] = frozenset()
     pauser: Pauser = field(default_factory=Pauser)
+    allow_external_faults: bool = False  # destructive faults on `external:` services
     # (scenario, backend) -> time to recover of the last passing run, for max_ttr_regression;
     # the CLI reads it from the history store (grading itself does no I/O).
     ttr_baseline: Callable[[str, str], float | None] | None = None
@@ -208,6 +214,7 @@ class _Drill:
     def execute(self) -> None:
         self.enter("preflight")
         problems = static_checks(self.scenario, self.ctx.base_dir, self.ctx.workdir)
+        problems += external_fault_problems(self.scenario, self.opts.allow_external_faults)
         if problems:
             self.abort("PREFLIGHT_FAILED", "; ".join(problems))
         self.leave()
@@ -347,7 +354,11 @@ class _Drill:
             timeout = max(1.0, min(spec.startup_timeout, deadline - rec.t()))
             self.listener.on_log(f"starting {spec.kind} service {name!r}")
             try:
-                handle = self.backend.provision(name, spec, timeout=timeout)
+                handle = (
+                    ExternalHandle(name, spec.kind, spec.external)
+                    if spec.external is not None
+                    else self.backend.provision(name, spec, timeout=timeout)
+                )
             except ProvisionError as exc:
                 self.abort("PROVISION_FAILED", f"service {name!r} ({spec.kind}): {exc}")
             except DrillbookError as exc:

@@ -22,6 +22,19 @@ class KindModel(Model):
     family: ClassVar[str] = ""
 
 
+class External(Model):
+    """A service that already runs (staging, a compose stack): drillbook attaches, never
+    provisions, starts or stops it, and refuses destructive faults on it unless the command
+    line says --allow-external-faults."""
+
+    url: str | None = Field(None, description="http(s) URL, or the S3 endpoint URL")
+    dsn: str | None = Field(None, description="postgres: libpq URL (prefer dsn_env for secrets)")
+    dsn_env: str | None = Field(None, description="read the DSN from this host variable")
+    env: dict[str, str] = Field(
+        default_factory=dict, description="extra contract variables this service provides"
+    )
+
+
 class ServiceSpec(KindModel):
     """A service to provision. Backends map each kind to how they start it."""
 
@@ -33,6 +46,9 @@ class ServiceSpec(KindModel):
         None,
         description="export the canonical contract names (DATABASE_URL, ...) for this service; "
         "default: the first service of its kind",
+    )
+    external: External | None = Field(
+        None, description="attach to this running service instead of provisioning one"
     )
 
 
