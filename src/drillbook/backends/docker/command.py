@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 from testcontainers.core.container import DockerContainer
 
-from drillbook.backends.base import ServiceInfo
+from drillbook.backends.command_endpoint import CommandEndpoint
 from drillbook.backends.docker.container import ContainerService
 from drillbook.backends.docker.engine import DockerRun
 from drillbook.backends.local.command import Revision, with_changes
@@ -28,11 +28,7 @@ from drillbook.services.command import CommandService
 _SECRET_WORDS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "API_KEY", "ACCESS_KEY", "PRIVATE_KEY")
 
 
-def env_prefix(name: str) -> str:
-    return "".join(c if c.isalnum() else "_" for c in name).upper()
-
-
-class DockerCommand(ContainerService):
+class DockerCommand(CommandEndpoint, ContainerService):
     kind = "command"
     use_init = True  # PID 1 ignores SIGTERM unless it installs a handler; an init forwards it
     settle_seconds = 0.5
@@ -177,30 +173,6 @@ class DockerCommand(ContainerService):
             if up < self.settle_seconds:
                 return f"up {up:.2f}s of the {self.settle_seconds}s needed without a check"
         return self._check()
-
-    @property
-    def config_path(self) -> Path | None:
-        first = next(iter(self.spec.config_files), None)
-        return self.workdir / first if first is not None else None
-
-    @property
-    def info(self) -> ServiceInfo:
-        return ServiceInfo(
-            name=self.name,
-            kind=self.kind,
-            port=self.port,
-            url=f"http://127.0.0.1:{self.port}",
-            config_path=self.config_path,
-            workdir=self.workdir,
-            log_path=self.log_path,
-        )
-
-    def env(self) -> Mapping[str, str]:
-        prefix = env_prefix(self.name if self.kind == "command" else self.kind)
-        env = {f"{prefix}_URL": f"http://127.0.0.1:{self.port}"}
-        if self.config_path is not None:
-            env[f"{prefix}_CONFIG"] = str(self.config_path)
-        return env
 
     def secrets(self) -> tuple[str, ...]:
         return tuple(

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from drillbook.backends.base import ServiceInfo
+from drillbook.backends.command_endpoint import CommandEndpoint
 from drillbook.backends.local import ports
 from drillbook.backends.local.handle import LocalRun, ProcessService, start_new
 from drillbook.errors import ProvisionError, ServiceError
@@ -75,12 +75,7 @@ def with_changes(spec: CommandService, changes: Mapping[str, str]) -> CommandSer
     return spec.model_copy(update={"command": argv, "env": env})
 
 
-def env_prefix(name: str) -> str:
-    """`gateway` -> GATEWAY, `auth-api` -> AUTH_API."""
-    return re.sub(r"[^A-Za-z0-9]", "_", name).upper()
-
-
-class CommandHandle(ProcessService):
+class CommandHandle(CommandEndpoint, ProcessService):
     kind = "command"
     # Without a health check, a start counts once the process has stayed up this long, so a
     # command that dies at once on a bad config fails its start instead of passing it.
@@ -190,32 +185,6 @@ class CommandHandle(ProcessService):
             if up < self.settle_seconds:
                 return f"up {up:.2f}s of the {self.settle_seconds}s needed without a check"
         return self._check()
-
-    @property
-    def config_path(self) -> Path | None:
-        first = next(iter(self.spec.config_files), None)
-        return self.workdir / first if first is not None else None
-
-    @property
-    def info(self) -> ServiceInfo:
-        return ServiceInfo(
-            name=self.name,
-            kind=self.kind,
-            port=self.port,
-            url=f"http://127.0.0.1:{self.port}",
-            config_path=self.config_path,
-            workdir=self.workdir,
-            log_path=self.log_path,
-        )
-
-    def env(self) -> Mapping[str, str]:
-        # A command is known by its name (APP_URL); a kind such as gateway by its kind
-        # (GATEWAY_URL, GATEWAY_CONFIG), as the environment contract names it.
-        prefix = env_prefix(self.name if self.kind == "command" else self.kind)
-        env = {f"{prefix}_URL": f"http://127.0.0.1:{self.port}"}
-        if self.config_path is not None:
-            env[f"{prefix}_CONFIG"] = str(self.config_path)
-        return env
 
     def secrets(self) -> tuple[str, ...]:
         """Values of its environment whose names say they are secret (API_KEY, *_TOKEN, ...)."""
